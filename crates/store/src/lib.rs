@@ -87,8 +87,13 @@ pub trait Store: Send + Sync + 'static {
         -> Result<RangeResult>;
     /// Every change under `prefix` with revision >= `from_revision`, in order, then live.
     async fn watch(&self, prefix: &str, from_revision: i64) -> Result<WatchStream>;
+    /// The changes under `prefix` with revisions in (after, upto], in order; for
+    /// watchers that start before what an in-memory cache still holds.
+    async fn events(&self, prefix: &str, after: i64, upto: i64) -> Result<Vec<Event>>;
     /// The latest revision written.
     async fn current_revision(&self) -> Result<i64>;
+    /// The revision at and below which history is gone (0 if never compacted).
+    fn compacted_revision(&self) -> i64;
     /// Drops history at and below `revision` (the current value of each key is kept).
     async fn compact(&self, revision: i64) -> Result<()>;
 }

@@ -454,6 +454,19 @@ impl Store for SqliteStore {
         Ok(tokio_stream_from(rx))
     }
 
+    async fn events(&self, prefix: &str, after: i64, upto: i64) -> Result<Vec<Event>> {
+        let compacted = self.compacted.load(Ordering::SeqCst);
+        if after < compacted {
+            return Err(StoreError::Compacted(compacted));
+        }
+        let p = prefix.to_string();
+        self.read(move |c| history(c, &p, after, upto)).await
+    }
+
+    fn compacted_revision(&self) -> i64 {
+        self.compacted.load(Ordering::SeqCst)
+    }
+
     async fn current_revision(&self) -> Result<i64> {
         Ok(self.revision.load(Ordering::SeqCst))
     }

@@ -1,0 +1,12 @@
+//! The object model shared by every component: the resource registry, per-kind
+//! strategies (defaulting, validation, field selectors, table columns), selectors and
+//! field errors. Pure: no I/O.
+
+pub mod errors;
+pub mod registry;
+pub mod registry_data;
+pub mod selector;
+pub mod table;
+pub mod validation;
+pub mod patch;
+pub mod strategy;

@@ -1,0 +1,285 @@
+//! The watch cache: one store watch feeds an in-memory copy of every resource. LISTs
+//! at the latest revision and every watch are served from here; each object is
+//! encoded once and the same bytes go to every watcher and list.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::Value;
+use store::{Event, EventType, KeyValue, Store};
+use tokio::sync::{broadcast, watch};
+
+use crate::status::{ApiError, ApiResult};
+
+/// How long events stay in memory for watchers resuming from an older version; older
+/// watchers are replayed from the store's history.
+const HISTORY_TTL: Duration = Duration::from_secs(600);
+const HISTORY_CAP: usize = 20_000;
+const WATCHER_BUFFER: usize = 8192;
+
+/// An object as served: parsed, with `metadata.resourceVersion` set, and its JSON bytes.
+#[derive(Debug)]
+pub struct CachedObject {
+    pub key: String,
+    pub rev: i64,
+    pub value: Value,
+    pub json: Bytes,
+}
+
+impl CachedObject {
+    pub fn from_kv(kv: &KeyValue, rev: i64) -> Option<Arc<CachedObject>> {
+        let mut value: Value = serde_json::from_slice(&kv.value).ok()?;
+        crate::objects::set_resource_version(&mut value, rev);
+        let json = Bytes::from(serde_json::to_vec(&value).ok()?);
+        Some(Arc::new(CachedObject { key: kv.key.clone(), rev, value, json }))
+    }
+
+    pub fn namespace(&self) -> &str {
+        crate::objects::namespace(&self.value)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Added => "ADDED",
+            EventKind::Modified => "MODIFIED",
+            EventKind::Deleted => "DELETED",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct CachedEvent {
+    pub kind: EventKind,
+    pub rev: i64,
+    pub object: Arc<CachedObject>,
+    pub prev: Option<Arc<CachedObject>>,
+}
+
+impl CachedEvent {
+    fn from_store(ev: &Event) -> Option<CachedEvent> {
+        let rev = ev.revision();
+        let prev = ev.prev.as_ref().and_then(|p| CachedObject::from_kv(p, p.mod_revision));
+        let (kind, object) = match ev.event_type {
+            EventType::Put if ev.prev.is_none() => (EventKind::Added, CachedObject::from_kv(&ev.kv, rev)?),
+            EventType::Put => (EventKind::Modified, CachedObject::from_kv(&ev.kv, rev)?),
+            // A deleted object is served with the delete's revision.
+            EventType::Delete => (EventKind::Deleted, CachedObject::from_kv(&ev.kv, rev)?),
+        };
+        Some(CachedEvent { kind, rev, object, prev })
+    }
+}
+
+struct State {
+    objects: BTreeMap<String, Arc<CachedObject>>,
+    history: VecDeque<(Instant, Arc<CachedEvent>)>,
+    /// History is complete for every revision after this one.
+    complete_after: i64,
+}
+
+pub struct ResourceCache {
+    storage: String,
+    state: RwLock<State>,
+    events: broadcast::Sender<Arc<CachedEvent>>,
+}
+
+/// What a new watcher starts with: the events to send first, then the live receiver.
+pub struct Subscription {
+    pub initial: Vec<Arc<CachedEvent>>,
+    pub live: broadcast::Receiver<Arc<CachedEvent>>,
+}
+
+impl ResourceCache {
+    fn new(storage: &str, rev: i64) -> Self {
+        let (events, _) = broadcast::channel(WATCHER_BUFFER);
+        ResourceCache {
+            storage: storage.to_string(),
+            state: RwLock::new(State { objects: BTreeMap::new(), history: VecDeque::new(), complete_after: rev }),
+            events,
+        }
+    }
+
+    fn apply(&self, ev: Arc<CachedEvent>) {
+        let mut st = self.state.write().unwrap();
+        match ev.kind {
+            EventKind::Deleted => st.objects.remove(&ev.object.key),
+            _ => st.objects.insert(ev.object.key.clone(), ev.object.clone()),
+        };
+        let now = Instant::now();
+        st.history.push_back((now, ev.clone()));
+        while let Some((at, front)) = st.history.front() {
+            if st.history.len() <= HISTORY_CAP && now.duration_since(*at) < HISTORY_TTL {
+                break;
+            }
+            st.complete_after = front.rev;
+            st.history.pop_front();
+        }
+        let _ = self.events.send(ev);
+    }
+
+    /// The objects under `prefix` (a key prefix such as `/registry/pods/ns/`).
+    pub fn list(&self, prefix: &str) -> Vec<Arc<CachedObject>> {
+        let st = self.state.read().unwrap();
+        st.objects.range(prefix.to_string()..).take_while(|(k, _)| k.starts_with(prefix)).map(|(_, v)| v.clone()).collect()
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<CachedObject>> {
+        self.state.read().unwrap().objects.get(key).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.state.read().unwrap().objects.len()
+    }
+}
+
+pub struct WatchCache {
+    store: Arc<dyn Store>,
+    resources: HashMap<String, Arc<ResourceCache>>,
+    revision: watch::Sender<i64>,
+}
+
+impl WatchCache {
+    /// Loads every resource at the store's current revision and starts following it.
+    pub async fn start(store: Arc<dyn Store>, storages: &[&str]) -> Result<Arc<WatchCache>, store::StoreError> {
+        let snapshot = store.range("/registry/", None, 0, 0).await?;
+        let rev = snapshot.revision;
+        let mut resources = HashMap::new();
+        for s in storages {
+            resources.insert(s.to_string(), Arc::new(ResourceCache::new(s, rev)));
+        }
+        let (revision, _) = watch::channel(rev);
+        let cache = Arc::new(WatchCache { store: store.clone(), resources, revision });
+        for kv in &snapshot.kvs {
+            if let (Some(rc), Some(obj)) = (cache.for_key(&kv.key), CachedObject::from_kv(kv, kv.mod_revision)) {
+                rc.state.write().unwrap().objects.insert(kv.key.clone(), obj);
+            }
+        }
+        let feed = cache.clone();
+        tokio::spawn(async move { feed.follow(rev).await });
+        Ok(cache)
+    }
+
+    async fn follow(self: Arc<Self>, mut rev: i64) {
+        loop {
+            let mut stream = match self.store.watch("/registry/", rev + 1).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!("watch cache: cannot watch the store: {e}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            while let Some(item) = stream.next().await {
+                match item {
+                    Ok(ev) => {
+                        rev = ev.revision();
+                        self.ingest(&ev);
+                        self.revision.send_replace(rev);
+                    }
+                    Err(e) => {
+                        tracing::warn!("watch cache: store watch ended: {e}; resuming from {rev}");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn ingest(&self, ev: &Event) {
+        let Some(rc) = self.for_key(&ev.kv.key) else { return };
+        match CachedEvent::from_store(ev) {
+            Some(ce) => rc.apply(Arc::new(ce)),
+            None => tracing::warn!("watch cache: undecodable value at {}", ev.kv.key),
+        }
+    }
+
+    fn for_key(&self, key: &str) -> Option<&Arc<ResourceCache>> {
+        let rest = key.strip_prefix("/registry/")?;
+        let mut parts = rest.splitn(3, '/');
+        let first = parts.next()?;
+        if let Some(rc) = self.resources.get(first) {
+            return Some(rc);
+        }
+        let second = parts.next()?;
+        self.resources.get(&format!("{first}/{second}"))
+    }
+
+    pub fn resource(&self, storage: &str) -> &Arc<ResourceCache> {
+        self.resources.get(storage).expect("every registered storage has a cache")
+    }
+
+    pub fn revision(&self) -> i64 {
+        *self.revision.borrow()
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Waits until the cache has seen revision `rev` (up to 3 s, as upstream).
+    pub async fn wait_for(&self, rev: i64) -> ApiResult<()> {
+        let mut rx = self.revision.subscribe();
+        let reached = tokio::time::timeout(Duration::from_secs(3), rx.wait_for(|r| *r >= rev)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(ApiError::too_large_resource_version(rev, self.revision())),
+        }
+    }
+
+    /// Waits until the cache reflects every write acknowledged so far.
+    pub async fn sync(&self) -> ApiResult<i64> {
+        let rev = self.store.current_revision().await?;
+        self.wait_for(rev).await?;
+        Ok(rev)
+    }
+
+    /// Subscribes to a resource: from `rv` (replaying every later event) or, with
+    /// `None`, from now with the current objects as ADDED events.
+    pub async fn subscribe(&self, storage: &str, rv: Option<i64>) -> ApiResult<Subscription> {
+        let rc = self.resource(storage);
+        if let Some(rv) = rv {
+            self.wait_for(rv).await?;
+        }
+        let (live, initial, complete_after) = {
+            let st = rc.state.read().unwrap();
+            let live = rc.events.subscribe();
+            match rv {
+                None => {
+                    let initial = st
+                        .objects
+                        .values()
+                        .map(|o| Arc::new(CachedEvent { kind: EventKind::Added, rev: o.rev, object: o.clone(), prev: None }))
+                        .collect();
+                    (live, initial, None)
+                }
+                Some(rv) => {
+                    let from = rv.max(st.complete_after);
+                    let initial: Vec<_> = st.history.iter().filter(|(_, e)| e.rev > from).map(|(_, e)| e.clone()).collect();
+                    (live, initial, (rv < st.complete_after).then_some(st.complete_after))
+                }
+            }
+        };
+        let Some(upto) = complete_after else { return Ok(Subscription { initial, live }) };
+        // The watcher starts before the cached history: replay the gap from the store.
+        let rv = rv.unwrap_or_default();
+        let prefix = format!("/registry/{}/", rc.storage);
+        let older = self.store.events(&prefix, rv, upto).await.map_err(|e| match e {
+            store::StoreError::Compacted(c) => ApiError::expired(format!("too old resource version: {rv} ({c})")),
+            other => other.into(),
+        })?;
+        let mut all: Vec<Arc<CachedEvent>> = older.iter().filter_map(CachedEvent::from_store).map(Arc::new).collect();
+        all.extend(initial);
+        Ok(Subscription { initial: all, live })
+    }
+}

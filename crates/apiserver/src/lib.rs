@@ -1,0 +1,106 @@
+//! The API server: HTTPS serving, authentication, discovery, the generic REST
+//! handlers, and the watch cache over the store.
+
+pub mod auth;
+mod boot;
+mod cache;
+pub mod certs;
+mod convert;
+mod discovery;
+mod negotiate;
+mod objects;
+mod openapi;
+mod query;
+mod reqinfo;
+mod resources;
+pub mod server;
+mod status;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use store::Store;
+
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub bind_address: IpAddr,
+    pub port: u16,
+    pub kubeconfig: PathBuf,
+    pub token_auth_file: Option<PathBuf>,
+    /// Extra names and addresses for the serving certificate.
+    pub tls_sans: Vec<String>,
+    pub service_cidr: String,
+}
+
+/// A running API server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub kubeconfig: PathBuf,
+    pub store: Arc<dyn Store>,
+}
+
+fn io_err(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
+fn tls_acceptor(pki: &certs::Pki) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certs: Vec<CertificateDer<'static>> =
+        rustls_pemfile::certs(&mut pki.serving_cert.as_bytes()).collect::<Result<_, _>>()?;
+    let key: PrivateKeyDer<'static> =
+        rustls_pemfile::private_key(&mut pki.serving_key.as_bytes())?.ok_or_else(|| io_err("no serving key"))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in rustls_pemfile::certs(&mut pki.ca_cert.as_bytes()) {
+        roots.add(ca?).map_err(io_err)?;
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()
+        .map_err(io_err)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(io_err)?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .map_err(io_err)?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Opens the store, loads the cache, writes the admin kubeconfig and starts serving.
+pub async fn start(cfg: Config) -> std::io::Result<Running> {
+    std::fs::create_dir_all(cfg.data_dir.join("db"))?;
+    let store: Arc<dyn Store> = Arc::new(store::SqliteStore::open(&cfg.data_dir.join("db").join("state.db")).map_err(io_err)?);
+    let mut sans = cfg.tls_sans.clone();
+    if !cfg.bind_address.is_unspecified() {
+        sans.push(cfg.bind_address.to_string());
+    }
+    let pki = certs::load_or_create(&cfg.data_dir, &sans)?;
+    let acceptor = tls_acceptor(&pki)?;
+    let tokens = match &cfg.token_auth_file {
+        Some(p) => auth::TokenFile::load(p).map_err(io_err)?,
+        None => auth::TokenFile::default(),
+    };
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(cfg.bind_address, cfg.port)).await?;
+    let addr = listener.local_addr()?;
+    let host = if cfg.bind_address.is_unspecified() { "127.0.0.1".to_string() } else { cfg.bind_address.to_string() };
+    let url_host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+    let storages: Vec<&str> = {
+        let mut s: Vec<&str> = api::registry_data::RESOURCES.iter().map(|r| r.storage).collect();
+        s.sort();
+        s.dedup();
+        s
+    };
+    let cache = cache::WatchCache::start(store.clone(), &storages).await.map_err(io_err)?;
+    let srv = Arc::new(server::Server { store: store.clone(), cache, tokens, advertise: format!("{url_host}:{}", addr.port()) });
+    boot::ensure_boot_objects(&srv, &cfg).await.map_err(|e| io_err(e.message))?;
+    if let Some(parent) = cfg.kubeconfig.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    certs::write_private(&cfg.kubeconfig, &certs::admin_kubeconfig(&pki, &format!("https://{url_host}:{}", addr.port())))?;
+    tokio::spawn(server::serve(srv.clone(), listener, acceptor));
+    tokio::spawn(boot::compact_periodically(store.clone()));
+    Ok(Running { addr, kubeconfig: cfg.kubeconfig, store })
+}

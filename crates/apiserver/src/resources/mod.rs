@@ -1,0 +1,140 @@
+//! The generic REST handlers, written once for every resource: kinds differ only in
+//! their registry entry and strategy.
+
+mod output;
+mod read;
+mod scale;
+mod watch;
+mod write;
+
+use std::sync::Arc;
+
+use api::registry::{self, ResourceDef};
+use bytes::Bytes;
+use http::Method;
+
+use crate::auth::User;
+use crate::negotiate::{self, Output};
+use crate::query::Query;
+use crate::reqinfo::ResourcePath;
+use crate::server::{Reply, Server};
+use crate::status::{ApiError, ApiResult};
+
+/// Everything a handler needs about one request.
+#[derive(Clone)]
+pub struct Req {
+    pub srv: Arc<Server>,
+    pub def: &'static ResourceDef,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub subresource: Option<String>,
+    pub query: Query,
+    pub output: Output,
+    pub content_type: String,
+    pub body: Bytes,
+    #[allow(dead_code)]
+    pub user: User,
+}
+
+impl Req {
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or("")
+    }
+
+    pub fn ns(&self) -> &str {
+        self.namespace.as_deref().unwrap_or("")
+    }
+
+    pub fn key(&self) -> String {
+        self.def.key(self.ns(), self.name())
+    }
+}
+
+pub struct Incoming {
+    pub method: Method,
+    pub path: ResourcePath,
+    pub query: Query,
+    pub accept: Option<String>,
+    pub content_type: String,
+    pub body: Bytes,
+    pub user: User,
+}
+
+pub async fn handle(srv: Arc<Server>, inc: Incoming) -> ApiResult<Reply> {
+    let rp = inc.path;
+    let def = registry::find(&rp.group, &rp.version, &rp.resource).ok_or_else(ApiError::path_not_found)?;
+    if !def.namespaced && rp.namespace.is_some() {
+        return Err(ApiError::path_not_found());
+    }
+    let output = negotiate::negotiate(inc.accept.as_deref())?;
+    let req = Req {
+        srv,
+        def,
+        namespace: rp.namespace,
+        name: rp.name,
+        subresource: rp.subresource,
+        query: inc.query,
+        output,
+        content_type: inc.content_type,
+        body: inc.body,
+        user: inc.user,
+    };
+    if let Some(sub) = req.subresource.clone() {
+        return subresource(req, &inc.method, &sub).await;
+    }
+    let verb = match (&inc.method, req.name.is_some()) {
+        (&Method::GET, true) => "get",
+        (&Method::GET, false) if req.query.flag("watch") => "watch",
+        (&Method::GET, false) => "list",
+        (&Method::POST, false) => "create",
+        (&Method::PUT, true) => "update",
+        (&Method::PATCH, true) => "patch",
+        (&Method::DELETE, true) => "delete",
+        (&Method::DELETE, false) => "deletecollection",
+        _ => return Err(ApiError::method_not_supported(def, inc.method.as_str())),
+    };
+    if !def.has_verb(verb) {
+        return Err(ApiError::method_not_supported(def, verb));
+    }
+    if def.namespaced && req.namespace.is_none() && !matches!(verb, "list" | "watch") {
+        return Err(ApiError::path_not_found());
+    }
+    match verb {
+        "get" => read::get(&req).await,
+        "list" => read::list(&req).await,
+        "watch" => watch::watch(&req).await,
+        "create" => write::create(&req).await,
+        "update" => write::update(&req, write::Part::Main).await,
+        "patch" => write::patch(&req, write::Part::Main).await,
+        "delete" => write::delete(&req).await,
+        _ => write::delete_collection(&req).await,
+    }
+}
+
+async fn subresource(req: Req, method: &Method, sub: &str) -> ApiResult<Reply> {
+    let def = req.def;
+    let Some(sdef) = def.subresource(sub) else { return Err(ApiError::path_not_found()) };
+    let verb = match *method {
+        Method::GET => "get",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::POST => "create",
+        _ => "",
+    };
+    if !sdef.verbs.contains(&verb) {
+        return Err(ApiError::method_not_supported(def, verb));
+    }
+    match (sub, verb) {
+        ("status", "get") => read::get(&req).await,
+        ("status", "update") => write::update(&req, write::Part::Status).await,
+        ("status", "patch") => write::patch(&req, write::Part::Status).await,
+        ("scale", "get") => scale::get(&req).await,
+        ("scale", "update") => scale::update(&req).await,
+        ("scale", "patch") => scale::patch(&req).await,
+        _ => Err(ApiError::new(
+            501,
+            "NotImplemented",
+            format!("the {sub} subresource of {} is not served yet", def.qualified_resource()),
+        )),
+    }
+}

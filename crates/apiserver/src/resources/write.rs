@@ -1,0 +1,464 @@
+//! CREATE, UPDATE, PATCH, DELETE and DELETECOLLECTION. Every write is a
+//! compare-and-swap on the object's revision; a rejected request stores nothing.
+
+use api::strategy;
+use serde_json::{json, Value};
+use store::StoreError;
+
+use super::read;
+use super::{output, Req};
+use crate::objects::{self, meta_mut};
+use crate::server::{json_reply, Reply};
+use crate::status::{ApiError, ApiResult};
+
+/// Which side of an object a write may change.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Main,
+    Status,
+}
+
+pub fn decode_json(req: &Req) -> ApiResult<Value> {
+    let ct = req.content_type.split(';').next().unwrap_or("").trim();
+    if !matches!(ct, "" | "application/json" | "*/*") {
+        return Err(ApiError::unsupported_media_type(ct));
+    }
+    let v: Value = serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))?;
+    if !v.is_object() {
+        return Err(ApiError::bad_request(
+            "couldn't get version/kind; json parse error: json: cannot unmarshal into Go value of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }",
+        ));
+    }
+    Ok(v)
+}
+
+/// Fills in or checks apiVersion and kind against the endpoint.
+fn check_type(req: &Req, obj: &mut Value) -> ApiResult<()> {
+    let want_version = req.def.api_version();
+    let m = obj.as_object_mut().unwrap();
+    match m.get("apiVersion").and_then(Value::as_str) {
+        None | Some("") => {
+            m.insert("apiVersion".into(), json!(want_version));
+        }
+        Some(v) if v != want_version => {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({v}) does not match the expected API version ({want_version})"
+            )))
+        }
+        _ => {}
+    }
+    match m.get("kind").and_then(Value::as_str) {
+        None | Some("") => {
+            m.insert("kind".into(), json!(req.def.kind));
+        }
+        Some(k) if k != req.def.kind => {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({k}) does not match the expected kind ({})",
+                req.def.kind
+            )))
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Sets the namespace from the URL, refusing a conflicting one in the body.
+fn check_namespace(req: &Req, obj: &mut Value) -> ApiResult<()> {
+    let meta = meta_mut(obj);
+    if !req.def.namespaced {
+        meta.remove("namespace");
+        return Ok(());
+    }
+    match meta.get("namespace").and_then(Value::as_str) {
+        Some(ns) if !ns.is_empty() && ns != req.ns() => Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        )),
+        _ => {
+            meta.insert("namespace".into(), json!(req.ns()));
+            Ok(())
+        }
+    }
+}
+
+/// NamespaceLifecycle admission: no new objects in missing or terminating namespaces.
+async fn check_namespace_lifecycle(req: &Req, name: &str) -> ApiResult<()> {
+    if !req.def.namespaced {
+        return Ok(());
+    }
+    let ns_def = api::registry::find("", "v1", "namespaces").expect("namespaces are registered");
+    let ns = req.srv.cache.resource(ns_def.storage).get(&ns_def.key("", req.ns()));
+    match ns {
+        None => Err(ApiError::namespace_not_found(req.ns())),
+        Some(ns) if objects::is_deleting(&ns.value) => {
+            let n = req.ns();
+            Err(ApiError::forbidden(format!(
+                "{} \"{name}\" is forbidden: unable to create new content in namespace {n} because it is being terminated",
+                req.def.qualified_resource()
+            ))
+            .with_details(json!({
+                "name": name,
+                "kind": req.def.plural,
+                "causes": [{"reason": "NamespaceTerminating", "message": format!("namespace {n} is being terminated"), "field": "metadata.namespace"}]
+            })))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+fn invalid(req: &Req, obj: &Value, errs: Vec<api::errors::FieldError>) -> ApiResult<()> {
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(req.def, objects::name(obj), &errs))
+    }
+}
+
+fn storage_bytes(obj: &Value) -> Vec<u8> {
+    let mut v = obj.clone();
+    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+        m.remove("selfLink");
+    }
+    serde_json::to_vec(&v).expect("JSON values serialize")
+}
+
+pub async fn create(req: &Req) -> ApiResult<Reply> {
+    let mut obj = decode_json(req)?;
+    check_type(req, &mut obj)?;
+    check_namespace(req, &mut obj)?;
+    let meta = meta_mut(&mut obj);
+    if meta.get("resourceVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+        return Err(ApiError::bad_request("resourceVersion should not be set on objects to be created"));
+    }
+    if objects::name(&obj).is_empty() {
+        if let Some(prefix) = obj["metadata"].get("generateName").and_then(Value::as_str).filter(|p| !p.is_empty()) {
+            let name = format!("{prefix}{}", objects::random_suffix());
+            meta_mut(&mut obj).insert("name".into(), json!(name));
+        }
+    }
+    let name = objects::name(&obj).to_string();
+    check_namespace_lifecycle(req, &name).await?;
+    let meta = meta_mut(&mut obj);
+    meta.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
+    meta.insert("creationTimestamp".into(), json!(objects::now_rfc3339()));
+    for f in ["deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "generation"] {
+        meta.remove(f);
+    }
+    strategy::prepare_for_create(req.def, &mut obj);
+    api::validation::default_object(req.def.group, req.def.kind, &mut obj);
+    invalid(req, &obj, api::validation::validate_create(req.def.group, req.def.kind, req.def.namespaced, &obj))?;
+    if req.query.dry_run()? {
+        return Ok(output::value_reply(req, 201, &obj));
+    }
+    let key = req.def.key(req.ns(), &name);
+    match req.srv.store.create(&key, storage_bytes(&obj)).await {
+        Ok(rev) => {
+            objects::set_resource_version(&mut obj, rev);
+            Ok(output::value_reply(req, 201, &obj))
+        }
+        Err(StoreError::AlreadyExists) => Err(ApiError::already_exists(req.def, &name)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Carries over from `old` what this write may not change, and checks what it may
+/// not change at all.
+fn prepare_update(req: &Req, part: Part, new: Value, old: &Value) -> ApiResult<Value> {
+    let mut new = match part {
+        Part::Status => {
+            let mut merged = old.clone();
+            merged["status"] = new.get("status").cloned().unwrap_or(Value::Null);
+            let rv = new["metadata"].get("resourceVersion").cloned();
+            if let Some(rv) = rv {
+                meta_mut(&mut merged).insert("resourceVersion".into(), rv);
+            }
+            merged
+        }
+        Part::Main => {
+            let mut new = new;
+            if strategy::has_status(req.def) {
+                match old.get("status") {
+                    Some(s) => new["status"] = s.clone(),
+                    None => {
+                        new.as_object_mut().unwrap().remove("status");
+                    }
+                }
+            }
+            new
+        }
+    };
+    let name = objects::name(&new).to_string();
+    if name != req.name() {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({name}) does not match the name on the URL ({})",
+            req.name()
+        )));
+    }
+    check_namespace(req, &mut new)?;
+    let new_uid = objects::uid(&new).to_string();
+    if !new_uid.is_empty() && new_uid != objects::uid(old) {
+        return Err(ApiError::conflict(
+            req.def,
+            &name,
+            &format!("Precondition failed: UID in precondition: {new_uid}, UID in object meta: {}", objects::uid(old)),
+        ));
+    }
+    let old_meta = old["metadata"].as_object().cloned().unwrap_or_default();
+    let meta = meta_mut(&mut new);
+    for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+        match old_meta.get(f) {
+            Some(v) => meta.insert(f.into(), v.clone()),
+            None => meta.remove(f),
+        };
+    }
+    meta.remove("selfLink");
+    if strategy::tracks_generation(req.def) && strategy::spec_changed(&new, old) {
+        let g = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(0);
+        meta_mut(&mut new).insert("generation".into(), json!(g + 1));
+    }
+    api::validation::default_object(req.def.group, req.def.kind, &mut new);
+    let errs = match part {
+        Part::Main => api::validation::validate_update(req.def.group, req.def.kind, req.def.namespaced, &new, old),
+        Part::Status => api::validation::validate_status_update(req.def.group, req.def.kind, &new, old),
+    };
+    invalid(req, &new, errs)?;
+    Ok(new)
+}
+
+/// Reads the current object, lets `change` compute the new one, and writes it with a
+/// compare-and-swap; retries on conflict unless the client pinned a resourceVersion.
+pub(super) async fn update_loop(
+    req: &Req,
+    part: Part,
+    change: impl Fn(&Value) -> ApiResult<Value>,
+) -> ApiResult<Value> {
+    loop {
+        let cur = read::current(req).await?;
+        let proposed = change(&cur.value)?;
+        let pinned = objects::resource_version(&proposed).to_string();
+        if !pinned.is_empty() && pinned != cur.rev.to_string() {
+            return Err(ApiError::modified(req.def, req.name()));
+        }
+        let new = prepare_update(req, part, proposed, &cur.value)?;
+        if objects::without_volatile(&new) == objects::without_volatile(&cur.value) {
+            return Ok(cur.value.clone());
+        }
+        if req.query.dry_run()? {
+            return Ok(new);
+        }
+        let key = req.key();
+        if objects::is_deleting(&new) && objects::finalizers(&new).is_empty() {
+            // Removing the last finalizer of a deleting object completes its deletion.
+            return match req.srv.store.delete(&key, Some(cur.rev)).await {
+                Ok((rev, _)) => {
+                    let mut gone = new;
+                    objects::set_resource_version(&mut gone, rev);
+                    Ok(gone)
+                }
+                Err(StoreError::Conflict(_)) if pinned.is_empty() => continue,
+                Err(StoreError::Conflict(_)) => Err(ApiError::modified(req.def, req.name())),
+                Err(StoreError::NotFound) => Err(ApiError::not_found(req.def, req.name())),
+                Err(e) => Err(e.into()),
+            };
+        }
+        match req.srv.store.update(&key, storage_bytes(&new), cur.rev).await {
+            Ok(rev) => {
+                let mut new = new;
+                objects::set_resource_version(&mut new, rev);
+                return Ok(new);
+            }
+            Err(StoreError::Conflict(_)) if pinned.is_empty() => continue,
+            Err(StoreError::Conflict(_)) => return Err(ApiError::modified(req.def, req.name())),
+            Err(StoreError::NotFound) => return Err(ApiError::not_found(req.def, req.name())),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+pub async fn update(req: &Req, part: Part) -> ApiResult<Reply> {
+    let mut body = decode_json(req)?;
+    check_type(req, &mut body)?;
+    if part == Part::Main && strategy::create_on_update(req.def) {
+        req.srv.cache.sync().await?;
+        if req.srv.cache.resource(req.def.storage).get(&req.key()).is_none() {
+            return create(req).await;
+        }
+    }
+    let new = update_loop(req, part, |_| Ok(body.clone())).await?;
+    Ok(output::value_reply(req, 200, &new))
+}
+
+pub async fn patch(req: &Req, part: Part) -> ApiResult<Reply> {
+    let ct = req.content_type.split(';').next().unwrap_or("").trim().to_string();
+    let def = req.def;
+    let new = update_loop(req, part, |cur| {
+        let served = output::served_value(def, cur);
+        let patched = apply_patch(&ct, def.group, def.kind, &served, &req.body)?;
+        if !patched.is_object() {
+            return Err(ApiError::bad_request("the patch produced something that is not an object"));
+        }
+        Ok(patched)
+    })
+    .await?;
+    Ok(output::value_reply(req, 200, &new))
+}
+
+pub fn apply_patch(ct: &str, group: &str, kind: &str, doc: &Value, body: &[u8]) -> ApiResult<Value> {
+    let result = match ct {
+        "application/json-patch+json" => api::patch::json_patch(doc, body),
+        "application/merge-patch+json" => api::patch::merge_patch(doc, body),
+        "application/strategic-merge-patch+json" => api::patch::strategic_merge_patch(group, kind, doc, body),
+        other => {
+            return Err(ApiError::new(
+                415,
+                "UnsupportedMediaType",
+                format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {other})"),
+            ))
+        }
+    };
+    result.map_err(|e| ApiError::new(e.http_code(), e.reason(), e.message()))
+}
+
+/// DeleteOptions from the body and the query.
+struct DeleteOptions {
+    grace: Option<i64>,
+    uid: Option<String>,
+    resource_version: Option<String>,
+    dry_run: bool,
+}
+
+fn delete_options(req: &Req) -> ApiResult<DeleteOptions> {
+    let body: Value = if req.body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
+    };
+    let grace = match body.get("gracePeriodSeconds").and_then(Value::as_i64) {
+        Some(g) => Some(g),
+        None => req.query.int("gracePeriodSeconds")?,
+    };
+    let pre = body.get("preconditions");
+    let s = |f: &str| pre.and_then(|p| p.get(f)).and_then(Value::as_str).map(str::to_string);
+    let body_dry = body.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == "All"));
+    Ok(DeleteOptions { grace, uid: s("uid"), resource_version: s("resourceVersion"), dry_run: body_dry || req.query.dry_run()? })
+}
+
+/// How long a deletion waits: pods on a node terminate gracefully; others go at once.
+fn grace_period(req: &Req, obj: &Value, requested: Option<i64>) -> i64 {
+    if req.def.group != "" || req.def.kind != "Pod" {
+        return 0;
+    }
+    let spec = &obj["spec"];
+    let phase = obj["status"]["phase"].as_str().unwrap_or("");
+    if spec["nodeName"].as_str().unwrap_or("").is_empty() || matches!(phase, "Succeeded" | "Failed") {
+        return 0;
+    }
+    requested.unwrap_or_else(|| spec["terminationGracePeriodSeconds"].as_i64().unwrap_or(30)).max(0)
+}
+
+pub async fn delete(req: &Req) -> ApiResult<Reply> {
+    let opts = delete_options(req)?;
+    delete_one(req, req.name(), &opts).await.map(|v| output::value_reply(req, 200, &v))
+}
+
+async fn delete_one(req: &Req, name: &str, opts: &DeleteOptions) -> ApiResult<Value> {
+    let key = req.def.key(req.ns(), name);
+    loop {
+        req.srv.cache.sync().await?;
+        let cur = req.srv.cache.resource(req.def.storage).get(&key).ok_or_else(|| ApiError::not_found(req.def, name))?;
+        check_preconditions(req, name, &cur.value, opts)?;
+        let grace = grace_period(req, &cur.value, opts.grace);
+        let mut obj = cur.value.clone();
+        let is_namespace = req.def.group.is_empty() && req.def.kind == "Namespace";
+        let has_spec_finalizers = is_namespace && obj["spec"]["finalizers"].as_array().is_some_and(|a| !a.is_empty());
+        if !objects::finalizers(&obj).is_empty() || grace > 0 || has_spec_finalizers {
+            if objects::is_deleting(&obj) {
+                return Ok(obj);
+            }
+            let meta = meta_mut(&mut obj);
+            meta.insert("deletionTimestamp".into(), json!(objects::rfc3339_in(grace)));
+            meta.insert("deletionGracePeriodSeconds".into(), json!(grace));
+            if is_namespace {
+                obj["status"]["phase"] = json!("Terminating");
+            }
+            if opts.dry_run {
+                return Ok(obj);
+            }
+            match req.srv.store.update(&key, storage_bytes(&obj), cur.rev).await {
+                Ok(rev) => {
+                    objects::set_resource_version(&mut obj, rev);
+                    return Ok(obj);
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(StoreError::NotFound) => return Err(ApiError::not_found(req.def, name)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if opts.dry_run {
+            return Ok(obj);
+        }
+        match req.srv.store.delete(&key, Some(cur.rev)).await {
+            Ok(_) => return Ok(obj),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(StoreError::NotFound) => return Err(ApiError::not_found(req.def, name)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn check_preconditions(req: &Req, name: &str, obj: &Value, opts: &DeleteOptions) -> ApiResult<()> {
+    if let Some(uid) = &opts.uid {
+        if uid != objects::uid(obj) {
+            return Err(ApiError::conflict(
+                req.def,
+                name,
+                &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", objects::uid(obj)),
+            ));
+        }
+    }
+    if let Some(rv) = &opts.resource_version {
+        if rv != objects::resource_version(obj) {
+            return Err(ApiError::conflict(
+                req.def,
+                name,
+                &format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    objects::resource_version(obj)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn delete_collection(req: &Req) -> ApiResult<Reply> {
+    let opts = delete_options(req)?;
+    let filter = read::Filter::from_request(req)?;
+    req.srv.cache.sync().await?;
+    let prefix = req.def.prefix(req.namespace.as_deref());
+    let names: Vec<(String, String)> = req
+        .srv
+        .cache
+        .resource(req.def.storage)
+        .list(&prefix)
+        .into_iter()
+        .filter(|o| filter.matches(&o.value))
+        .map(|o| (o.namespace().to_string(), objects::name(&o.value).to_string()))
+        .collect();
+    let mut items = Vec::new();
+    for (ns, name) in names {
+        let mut r = req.clone();
+        r.namespace = req.def.namespaced.then_some(ns);
+        match delete_one(&r, &name, &opts).await {
+            Ok(v) => items.push(output::served_value(req.def, &v)),
+            Err(e) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let rev = req.srv.cache.revision();
+    Ok(json_reply(
+        200,
+        &json!({"kind": format!("{}List", req.def.kind), "apiVersion": req.def.api_version(), "metadata": {"resourceVersion": rev.to_string()}, "items": items}),
+    ))
+}

@@ -1,0 +1,200 @@
+//! The HTTPS server: TLS (HTTP/1.1 and HTTP/2), authentication, and routing of
+//! non-resource paths (health, version, discovery, OpenAPI) and resource paths.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{header, Request, Response, StatusCode};
+use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming as Body};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{json, Value};
+use store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
+
+use crate::auth::{self, TokenFile, User};
+use crate::cache::WatchCache;
+use crate::negotiate;
+use crate::query::Query;
+use crate::reqinfo::{self, Target};
+use crate::resources;
+use crate::status::ApiError;
+use crate::{discovery, openapi};
+
+pub type ReplyBody = BoxBody<Bytes, Infallible>;
+pub type Reply = Response<ReplyBody>;
+
+/// Upstream's request body limit (3 MiB).
+const MAX_BODY: usize = 3 * 1024 * 1024;
+
+pub struct Server {
+    pub store: Arc<dyn Store>,
+    pub cache: Arc<WatchCache>,
+    pub tokens: TokenFile,
+    /// host:port clients reach this server at, for `/api`'s serverAddressByClientCIDRs.
+    pub advertise: String,
+}
+
+pub fn bytes_reply(code: u16, body: Bytes) -> Reply {
+    Response::builder()
+        .status(code)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-cache, private")
+        .body(Full::new(body).boxed())
+        .unwrap()
+}
+
+pub fn json_reply(code: u16, v: &Value) -> Reply {
+    bytes_reply(code, Bytes::from(serde_json::to_vec(v).unwrap()))
+}
+
+fn typed_reply(code: u16, content_type: &str, body: Bytes) -> Reply {
+    Response::builder()
+        .status(code)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Full::new(body).boxed())
+        .unwrap()
+}
+
+pub fn error_reply(e: &ApiError) -> Reply {
+    json_reply(e.code, &e.to_status())
+}
+
+/// A streamed body (watch): each chunk is sent as it is produced.
+pub fn stream_reply(rx: mpsc::Receiver<Bytes>) -> Reply {
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, Infallible>(Frame::data(b)), rx))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-cache, private")
+        .header(header::TRANSFER_ENCODING, "chunked")
+        .body(BodyExt::boxed(StreamBody::new(stream)))
+        .unwrap()
+}
+
+pub fn version_info() -> Value {
+    json!({
+        "major": "1",
+        "minor": "33",
+        "emulationMajor": "1",
+        "emulationMinor": "33",
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": "32",
+        "gitVersion": "v1.33.0+rkube",
+        "gitCommit": env!("CARGO_PKG_VERSION"),
+        "gitTreeState": "clean",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "rust",
+        "compiler": "rustc",
+        "platform": format!("{}/{}", std::env::consts::OS, if cfg!(target_arch = "x86_64") { "amd64" } else if cfg!(target_arch = "aarch64") { "arm64" } else { std::env::consts::ARCH }),
+    })
+}
+
+fn bearer_user(srv: &Server, req: &Request<Body>) -> Option<User> {
+    let h = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))?.trim();
+    srv.tokens.authenticate(token)
+}
+
+fn header_str(req: &Request<Body>, name: header::HeaderName) -> Option<String> {
+    req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+async fn route(srv: Arc<Server>, req: Request<Body>, cert_user: Option<User>) -> Reply {
+    let path = req.uri().path().to_string();
+    let accept = header_str(&req, header::ACCEPT);
+    match path.as_str() {
+        "/healthz" | "/livez" | "/readyz" => return typed_reply(200, "text/plain; charset=utf-8", Bytes::from_static(b"ok")),
+        "/version" | "/version/" => return json_reply(200, &version_info()),
+        _ => {}
+    }
+    if path.starts_with("/openapi/") {
+        return openapi::serve(&path, &accept);
+    }
+    let target = reqinfo::parse(&path);
+    let aggregated = negotiate::wants_aggregated_discovery(accept.as_deref());
+    let reply = |v: Option<Value>| match v {
+        Some(v) => json_reply(200, &v),
+        None => error_reply(&ApiError::path_not_found()),
+    };
+    match target {
+        None => error_reply(&ApiError::path_not_found()),
+        Some(Target::Root { legacy }) if aggregated => {
+            let mut r = json_reply(200, &discovery::aggregated(legacy));
+            r.headers_mut().insert(header::CONTENT_TYPE, discovery::AGGREGATED_V2.parse().unwrap());
+            r
+        }
+        Some(Target::Root { legacy: true }) => reply(Some(discovery::api_versions(&srv.advertise))),
+        Some(Target::Root { legacy: false }) => reply(Some(discovery::api_group_list())),
+        Some(Target::Group(g)) => reply(discovery::group(&g)),
+        Some(Target::GroupVersion { group, version }) => reply(discovery::resource_list(&group, &version)),
+        Some(Target::Resource(rp)) => {
+            let Some(user) = cert_user.or_else(|| bearer_user(&srv, &req)) else {
+                return error_reply(&ApiError::unauthorized());
+            };
+            match resource_request(srv, req, rp, user, accept).await {
+                Ok(r) => r,
+                Err(e) => error_reply(&e),
+            }
+        }
+    }
+}
+
+async fn resource_request(
+    srv: Arc<Server>,
+    req: Request<Body>,
+    rp: reqinfo::ResourcePath,
+    user: User,
+    accept: Option<String>,
+) -> Result<Reply, ApiError> {
+    let method = req.method().clone();
+    let query = Query::parse(req.uri().query());
+    let content_type = header_str(&req, header::CONTENT_TYPE).unwrap_or_default();
+    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Err(ApiError::new(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")),
+    };
+    let inc = resources::Incoming { method, path: rp, query, accept, content_type, body, user };
+    resources::handle(srv, inc).await
+}
+
+/// Accepts TLS connections forever, serving each with HTTP/1.1 or HTTP/2.
+pub async fn serve(srv: Arc<Server>, listener: TcpListener, acceptor: TlsAcceptor) {
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("accept: {e}");
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let (srv, acceptor) = (srv.clone(), acceptor.clone());
+        tokio::spawn(async move { serve_connection(srv, acceptor, tcp, peer).await });
+    }
+}
+
+async fn serve_connection(srv: Arc<Server>, acceptor: TlsAcceptor, tcp: tokio::net::TcpStream, peer: SocketAddr) {
+    let tls = match acceptor.accept(tcp).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::debug!("TLS handshake with {peer}: {e}");
+            return;
+        }
+    };
+    let cert_user = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).and_then(|c| auth::user_from_cert(c));
+    let svc = hyper::service::service_fn(move |req| {
+        let (srv, user) = (srv.clone(), cert_user.clone());
+        async move { Ok::<_, Infallible>(route(srv, req, user).await) }
+    });
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    if let Err(e) = builder.serve_connection(TokioIo::new(tls), svc).await {
+        tracing::debug!("connection from {peer}: {e}");
+    }
+}

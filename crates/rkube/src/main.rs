@@ -1,0 +1,89 @@
+//! `rkube`: Kubernetes in one binary.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "rkube", version, about = "Kubernetes in one binary: API server, embedded store and more")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a server: the Kubernetes API backed by a durable embedded store.
+    Server(ServerArgs),
+}
+
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// Directory for the store, certificates and kubeconfig.
+    #[arg(long, short = 'd', default_value = "/var/lib/rkube")]
+    data_dir: PathBuf,
+    /// HTTPS port of the Kubernetes API.
+    #[arg(long, default_value_t = 6443)]
+    https_listen_port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    bind_address: IpAddr,
+    /// Where to write the admin kubeconfig [default: DATA_DIR/kubeconfig.yaml].
+    #[arg(long, short = 'o')]
+    write_kubeconfig: Option<PathBuf>,
+    /// Static bearer tokens, one per line: token,user,uid,"group1,group2".
+    #[arg(long)]
+    token_auth_file: Option<PathBuf>,
+    /// Extra host names or IPs for the serving certificate.
+    #[arg(long = "tls-san")]
+    tls_san: Vec<String>,
+    /// IPv4 range for Service cluster IPs.
+    #[arg(long, default_value = "10.43.0.0/16")]
+    service_cidr: String,
+    /// Run the control plane only, without a node agent on this machine.
+    #[arg(long)]
+    disable_agent: bool,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RKUBE_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let result = match cli.command {
+        Command::Server(args) => runtime.block_on(server(args)),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rkube: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn server(args: ServerArgs) -> Result<(), String> {
+    let kubeconfig = args.write_kubeconfig.clone().unwrap_or_else(|| args.data_dir.join("kubeconfig.yaml"));
+    let cfg = apiserver::Config {
+        data_dir: args.data_dir.clone(),
+        bind_address: args.bind_address,
+        port: args.https_listen_port,
+        kubeconfig,
+        token_auth_file: args.token_auth_file,
+        tls_sans: args.tls_san,
+        service_cidr: args.service_cidr,
+    };
+    let running = apiserver::start(cfg).await.map_err(|e| format!("starting the API server: {e}"))?;
+    let _ = args.disable_agent; // the node agent is not part of this build yet
+    eprintln!("rkube: API server listening on https://{}", running.addr);
+    eprintln!("rkube: admin kubeconfig written to {}", running.kubeconfig.display());
+    eprintln!("rkube: try: kubectl --kubeconfig {} get namespaces", running.kubeconfig.display());
+    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    eprintln!("rkube: shutting down");
+    Ok(())
+}
