@@ -320,3 +320,37 @@ pub fn go_float(f: f64) -> String {
     }
     format!("{f}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn formats_like_go() {
+        let v = json!({"b": [1, 2.5, "x", null, true], "a": {"k": 1e21}});
+        assert_eq!(fmt_v(&v), "map[a:map[k:1e+21] b:[1 2.5 x <nil> true]]");
+        assert_eq!(go_float(1_000_000.0), "1e+06");
+        assert_eq!(go_float(123_456.0), "123456");
+        assert_eq!(go_float(0.0001), "0.0001");
+        assert_eq!(go_float(0.00001), "1e-05");
+        assert_eq!(go_type_name(&json!(1)), "int64");
+        assert_eq!(go_type_name(&json!(1.5)), "float64");
+    }
+
+    #[test]
+    fn syntax_messages() {
+        assert_eq!(check_syntax(b"{\"a\":1}"), Ok(()));
+        assert_eq!(check_syntax(b" [1, {\"b\": [true, false, null]}] "), Ok(()));
+        let err = |s: &[u8]| check_syntax(s).unwrap_err();
+        assert_eq!(err(b"{\"a\":1,}"), "invalid character '}' looking for beginning of object key string");
+        assert_eq!(err(b"[1,]"), "invalid character ']' looking for beginning of value");
+        assert_eq!(err(b"\"\\x\""), "invalid character 'x' in string escape code");
+        assert_eq!(err(b"\"\\u12g4\""), "invalid character 'g' in \\u hexadecimal character escape");
+        assert_eq!(err(b"1e+"), UNEXPECTED_END);
+        assert_eq!(err(b"1ex"), "invalid character 'x' in exponent of numeric literal");
+        assert_eq!(err(b"01"), "invalid character '1' after top-level value");
+        assert_eq!(err(b"nul"), UNEXPECTED_END);
+        assert_eq!(err("\u{feff}{}".as_bytes()), "invalid character 'ï' looking for beginning of value");
+    }
+}

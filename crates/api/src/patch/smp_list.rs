@@ -236,15 +236,15 @@ fn normalize_element_order(
 }
 
 /// `normalizeSliceOrder`: a stable sort by position in `order` (with upstream's
-/// comparator: an element missing from `order` never moves right), deleted maps
-/// last.
+/// comparator, under which an element missing from `order` moves to the front),
+/// deleted maps last.
 fn normalize_slice_order(
     items: Vec<Value>,
     order: &[Value],
     kind: Kind,
     key: &str,
 ) -> Result<Vec<Value>, PatchError> {
-    let (mut items, deleted) = match kind {
+    let (items, deleted) = match kind {
         Kind::Map => {
             for item in items.iter().chain(order) {
                 let map = item.as_object().ok_or_else(|| bad_arg_type(MAP_TYPE, item))?;
@@ -254,17 +254,22 @@ fn normalize_slice_order(
         }
         Kind::Scalar => (items, Vec::new()),
     };
-    let less = |a: &Value, b: &Value| match (index(order, a, kind, key), index(order, b, kind, key)) {
+    // Positions are computed once; the insertion sort matches Go's stable sort for
+    // the short lists found in objects, with upstream's comparator.
+    let mut keyed: Vec<(Option<usize>, Value)> =
+        items.into_iter().map(|v| (index(order, &v, kind, key), v)).collect();
+    let less = |a: Option<usize>, b: Option<usize>| match (a, b) {
         (Some(i), Some(j)) => i < j,
         _ => true,
     };
-    for i in 1..items.len() {
+    for i in 1..keyed.len() {
         let mut j = i;
-        while j > 0 && less(&items[j], &items[j - 1]) {
-            items.swap(j, j - 1);
+        while j > 0 && less(keyed[j].0, keyed[j - 1].0) {
+            keyed.swap(j, j - 1);
             j -= 1;
         }
     }
+    let mut items: Vec<Value> = keyed.into_iter().map(|(_, v)| v).collect();
     items.extend(deleted);
     Ok(items)
 }
@@ -283,23 +288,20 @@ fn merge_sorted(
     kind: Kind,
     key: &str,
 ) -> Vec<Value> {
+    let position = |v: Value| (index(server_order, &v, kind, key), v);
     let mut out = Vec::with_capacity(left.len() + right.len());
-    let mut left = left.into_iter().peekable();
-    let mut right = right.into_iter().peekable();
+    let mut left = left.into_iter().map(position).peekable();
+    let mut right = right.into_iter().map(position).peekable();
     loop {
         let take_left = match (left.peek(), right.peek()) {
             (None, None) => break,
             (Some(_), None) => true,
             (None, Some(_)) => false,
-            (Some(l), Some(r)) => {
-                match (index(server_order, l, kind, key), index(server_order, r, kind, key)) {
-                    (Some(i), Some(j)) => i < j,
-                    _ => false,
-                }
-            }
+            (Some((Some(i), _)), Some((Some(j), _))) => i < j,
+            (Some(_), Some(_)) => false,
         };
         let next = if take_left { left.next() } else { right.next() };
-        out.extend(next);
+        out.extend(next.map(|(_, v)| v));
     }
     out
 }
@@ -330,12 +332,12 @@ pub fn merge_set_element_order(
             (Some(cur), Some(p)) => merge_slice_handler(cur, p, field, false)?,
             (None, None) => continue,
         };
-        let kind = element_kind(&[&server_order, &patch_items])?;
-        let key = field.merge_key();
         let (in_order, server_only) = match field.key {
             None => partition_scalars(merged, &order),
             Some(key) => partition_maps(merged, &order, key)?,
         };
+        let kind = element_kind(&[&server_order, &patch_items])?;
+        let key = field.merge_key();
         let both = normalize_element_order(in_order, server_only, &order, &server_order, kind, key)?;
         original.insert(name.clone(), Value::Array(both));
         patch.shift_remove(&name);

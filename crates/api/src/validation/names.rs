@@ -87,6 +87,25 @@ pub fn is_dns1123_subdomain(v: &str) -> Vec<String> {
     errs
 }
 
+/// `IsDNS1123SubdomainWithUnderscore` (relaxed DNS search paths).
+pub fn is_dns1123_subdomain_with_underscore(v: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if v.len() > 253 {
+        errs.push(max_len_error(253));
+    }
+    let label_ok = |l: &str| {
+        let l = l.strip_prefix('_').unwrap_or(l);
+        let (Some(f), Some(e)) = (l.chars().next(), l.chars().last()) else { return false };
+        alnum_lower(f) && alnum_lower(e) && l.chars().all(|c| alnum_lower(c) || c == '-' || c == '_')
+    };
+    if !v.split('.').all(label_ok) {
+        let msg = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '_', '-' or '.', and must start and end with an alphanumeric character";
+        let fmt = "_?[a-z0-9]([-_a-z0-9]*[a-z0-9])?(\\._?[a-z0-9]([-_a-z0-9]*[a-z0-9])?)*";
+        errs.push(regex_error(msg, fmt, &["example.com"]));
+    }
+    errs
+}
+
 pub fn is_dns1035_label(v: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if v.len() > 63 {

@@ -270,6 +270,28 @@ pub fn duplicate_with(p: &Path, v: Value, detail: &str) -> FieldError {
     e
 }
 
+/// A short rendering of how two objects differ, in place of upstream's `cmp.Diff`.
+pub fn diff(old: Option<&Value>, new: Option<&Value>) -> String {
+    let empty = Map::new();
+    let o = old.and_then(Value::as_object).unwrap_or(&empty);
+    let n = new.and_then(Value::as_object).unwrap_or(&empty);
+    let mut lines = vec!["  {".to_string()];
+    let mut keys: Vec<&String> = o.keys().chain(n.keys()).collect();
+    keys.dedup();
+    let mut seen = Vec::new();
+    for k in keys {
+        if seen.contains(&k) || sem_eq(o.get(k), n.get(k)) {
+            continue;
+        }
+        seen.push(k);
+        let show = |v: Option<&Value>| v.map(|x| x.to_string()).unwrap_or_else(|| "nil".to_string());
+        lines.push(format!("- \t{k:?}: {},", show(o.get(k))));
+        lines.push(format!("+ \t{k:?}: {},", show(n.get(k))));
+    }
+    lines.push("  }".to_string());
+    lines.join("\n")
+}
+
 /// The JSON value of a string for error reporting.
 pub fn sv(x: &str) -> Value {
     Value::String(x.to_string())

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::container::{validate_object_field_selector, validate_resource_field_selector, VOLUME_FIELD_PATHS};
 use super::names::{inclusive_range_error, is_dns1123_label, is_dns1123_subdomain, name_is_dns_subdomain};
-use super::util::{arr, boolean, each_invalid, get, int, opt_s, s, str_list, sv, Errs, Path};
+use super::util::{arr, boolean, each_invalid, get, int, opt_s, s, sv, Errs, Path};
 use crate::errors::FieldError;
 
 /// The valid volumes of a pod: name and volume object.
@@ -101,7 +101,8 @@ fn validate_volume_source(v: &Value, vol_name: &str, pod_name: Option<&str>, p: 
     errs
 }
 
-fn validate_one_source(key: &str, src: &Value, p: &Path) -> Errs {
+/// The checks of one volume source (shared with PersistentVolume sources).
+pub fn validate_one_source(key: &str, src: &Value, p: &Path) -> Errs {
     if let Some((_, fields)) = REQUIRED_FIELDS.iter().find(|(k, _)| *k == key) {
         let mut errs = required_fields(src, fields, p);
         if matches!(key, "gcePersistentDisk" | "awsElasticBlockStore") {
@@ -134,7 +135,8 @@ fn validate_one_source(key: &str, src: &Value, p: &Path) -> Errs {
     }
 }
 
-fn required_fields(src: &Value, fields: &[&str], p: &Path) -> Errs {
+/// `Required value` for each listed field that is absent or empty.
+pub fn required_fields(src: &Value, fields: &[&str], p: &Path) -> Errs {
     fields
         .iter()
         .filter(|f| match get(src, f) {
@@ -492,12 +494,6 @@ pub fn validate_volume_devices(c: &Value, vols: &VolMap, p: &Path) -> Errs {
         }
     }
     errs
-}
-
-/// Names referenced by `str_list` members; used by tests of other modules.
-#[allow(dead_code)]
-pub fn volume_names(spec: &Value) -> Vec<&str> {
-    arr(spec, "volumes").iter().map(|v| s(v, "name")).collect::<Vec<_>>().into_iter().chain(str_list(spec, "__none")).collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,244 @@
+//! The API server through stock kubectl: a real `rkube server` per test.
+
+use serde_json::Value;
+use testkit::TestServer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_rkube");
+
+const MANIFEST: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: demo}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg, namespace: demo}
+data: {a: "1"}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: sec, namespace: demo}
+stringData: {password: hunter2}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: sa1, namespace: demo}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: demo, labels: {app: web}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: busybox, ports: [{containerPort: 80}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: demo}
+spec:
+  selector: {app: web}
+  ports: [{port: 80}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: reader, namespace: demo}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get, list]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader, namespace: demo}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}
+subjects: [{kind: ServiceAccount, name: sa1, namespace: demo}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: tick, namespace: demo}
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{name: c, image: busybox, command: [date]}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web, namespace: demo}
+spec:
+  rules:
+  - host: web.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: demo}
+spec:
+  minAvailable: 1
+  selector: {matchLabels: {app: web}}
+"#;
+
+fn configmap(name: &str, ns: &str) -> String {
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: {ns}}}\ndata: {{k: v}}\n")
+}
+
+#[test]
+fn version_and_api_resources() {
+    let s = TestServer::start(BIN);
+    let v: Value = serde_json::from_str(&s.ok(&["version", "-o", "json"])).unwrap();
+    assert_eq!(v["serverVersion"]["major"], "1");
+    assert_eq!(v["serverVersion"]["minor"], "33");
+    let res = s.ok(&["api-resources"]);
+    for (name, short) in [("pods", "po"), ("deployments", "deploy"), ("services", "svc"), ("cronjobs", "cj"), ("horizontalpodautoscalers", "hpa")] {
+        let line = res.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name} missing:\n{res}"));
+        assert!(line.split_whitespace().any(|w| w == short), "{name} lacks short name {short}: {line}");
+    }
+    assert!(res.contains("flowcontrol.apiserver.k8s.io/v1"));
+    let ns = s.ok(&["get", "namespaces", "-o", "name"]);
+    for n in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        assert!(ns.contains(&format!("namespace/{n}")), "{ns}");
+    }
+    let svc = s.ok(&["get", "svc", "kubernetes", "-o", "jsonpath={.spec.clusterIP}"]);
+    assert_eq!(svc, "10.43.0.1");
+}
+
+#[test]
+fn apply_twice_reports_unchanged() {
+    let s = TestServer::start(BIN);
+    let first = s.ok_stdin(&["apply", "-f", "-"], Some(MANIFEST));
+    assert_eq!(first.matches(" created").count(), 11, "{first}");
+    let pdb_rv = s.ok(&["get", "pdb", "web", "-n", "demo", "-o", "jsonpath={.metadata.resourceVersion}"]);
+    let second = s.ok_stdin(&["apply", "-f", "-"], Some(MANIFEST));
+    assert_eq!(second.matches(" unchanged").count(), 10, "{second}");
+    // As against upstream: a PDB's selector has patchStrategy "replace", so kubectl
+    // always sends it and says "configured"; the object itself must not change.
+    assert!(second.contains("poddisruptionbudget.policy/web configured"), "{second}");
+    let pdb_rv_after = s.ok(&["get", "pdb", "web", "-n", "demo", "-o", "jsonpath={.metadata.resourceVersion}"]);
+    assert_eq!(pdb_rv, pdb_rv_after, "a no-op patch must not bump resourceVersion");
+    let deploy = s.ok(&["get", "deploy", "web", "-n", "demo", "-o", "json"]);
+    let d: Value = serde_json::from_str(&deploy).unwrap();
+    assert_eq!(d["spec"]["strategy"]["type"], "RollingUpdate");
+    assert_eq!(d["metadata"]["generation"], 1);
+}
+
+#[test]
+fn get_formats_selectors_and_chunks() {
+    let s = TestServer::start(BIN);
+    s.ok(&["create", "namespace", "sel"]);
+    for i in 1..=5 {
+        s.ok_stdin(&["apply", "-f", "-"], Some(&configmap(&format!("c{i}"), "sel")));
+    }
+    s.ok(&["label", "cm", "c1", "c2", "c3", "-n", "sel", "tier=a"]);
+    s.ok(&["label", "cm", "c3", "-n", "sel", "env=prod"]);
+    let names = s.ok(&["get", "cm", "-n", "sel", "-l", "tier in (a),env notin (prod)", "-o", "name"]);
+    assert_eq!(names, "configmap/c1\nconfigmap/c2\n");
+    let names = s.ok(&["get", "cm", "-n", "sel", "--field-selector", "metadata.name!=c1", "-o", "name"]);
+    assert!(!names.contains("c1\n") && names.contains("c5"), "{names}");
+    let chunked = s.ok(&["get", "cm", "-n", "sel", "--chunk-size=2", "-o", "name"]);
+    assert_eq!(chunked.lines().filter(|l| l.starts_with("configmap/c")).count(), 5, "{chunked}");
+    let wide = s.ok(&["get", "cm", "-n", "sel", "-o", "wide"]);
+    assert!(wide.starts_with("NAME") && wide.contains("DATA"), "{wide}");
+    let all = s.ok(&["get", "cm", "-A", "--no-headers"]);
+    assert!(all.lines().count() >= 5);
+    let jp = s.ok(&["get", "cm", "c1", "-n", "sel", "-o", "jsonpath={.metadata.labels.tier}"]);
+    assert_eq!(jp, "a");
+    let cc = s.ok(&["get", "cm", "-n", "sel", "-o", "custom-columns=N:.metadata.name,K:.data.k", "--no-headers"]);
+    assert!(cc.lines().next().unwrap().split_whitespace().eq(["c1", "v"]), "{cc}");
+    let yaml = s.ok(&["get", "cm", "c2", "-n", "sel", "-o", "yaml"]);
+    assert!(yaml.contains("tier: a") && yaml.contains("resourceVersion:"), "{yaml}");
+    let err = s.fails(&["get", "pods", "--field-selector", "spec.bogus=x"], None);
+    assert!(err.contains("spec.bogus"), "{err}");
+}
+
+#[test]
+fn watch_sees_added_modified_deleted() {
+    let s = TestServer::start(BIN);
+    let mut watch = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(s.kubeconfig())
+        .args(["get", "cm", "-n", "default", "-w", "--output-watch-events", "--request-timeout=20s"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    s.ok_stdin(&["apply", "-f", "-"], Some(&configmap("w1", "default")));
+    s.ok(&["label", "cm", "w1", "x=y"]);
+    s.ok(&["delete", "cm", "w1"]);
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let _ = watch.kill();
+    let out = watch.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let events: Vec<&str> =
+        text.lines().filter(|l| l.contains(" w1 ")).map(|l| l.split_whitespace().next().unwrap()).collect();
+    assert_eq!(events, ["ADDED", "MODIFIED", "DELETED"], "{text}");
+}
+
+#[test]
+fn label_annotate_scale() {
+    let s = TestServer::start(BIN);
+    s.ok_stdin(&["apply", "-f", "-"], Some(MANIFEST));
+    s.ok(&["annotate", "deploy", "web", "-n", "demo", "note=hello"]);
+    s.ok(&["label", "deploy", "web", "-n", "demo", "team=a"]);
+    s.ok(&["scale", "deploy", "web", "-n", "demo", "--replicas=4"]);
+    let d: Value = serde_json::from_str(&s.ok(&["get", "deploy", "web", "-n", "demo", "-o", "json"])).unwrap();
+    assert_eq!(d["spec"]["replicas"], 4);
+    assert_eq!(d["metadata"]["generation"], 2, "scaling changes the spec");
+    assert_eq!(d["metadata"]["annotations"]["note"], "hello");
+    assert_eq!(d["metadata"]["labels"]["team"], "a");
+    let scale = s.ok(&["get", "--raw", "/apis/apps/v1/namespaces/demo/deployments/web/scale"]);
+    let scale: Value = serde_json::from_str(&scale).unwrap();
+    assert_eq!((scale["kind"].as_str(), scale["spec"]["replicas"].as_i64()), (Some("Scale"), Some(4)));
+    assert_eq!(scale["status"]["selector"], "app=web");
+}
+
+#[test]
+fn finalizer_holds_deletion_until_removed() {
+    let s = TestServer::start(BIN);
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: default, finalizers: [example.com/hold]}\n";
+    s.ok_stdin(&["apply", "-f", "-"], Some(cm));
+    s.ok(&["delete", "cm", "held", "--wait=false"]);
+    let ts = s.ok(&["get", "cm", "held", "-o", "jsonpath={.metadata.deletionTimestamp}"]);
+    assert!(!ts.is_empty(), "deletionTimestamp set");
+    s.ok(&["patch", "cm", "held", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
+    let err = s.fails(&["get", "cm", "held"], None);
+    assert!(err.contains(r#"configmaps "held" not found"#), "{err}");
+}
+
+#[test]
+fn bad_input_fails_with_upstream_messages_and_stores_nothing() {
+    let s = TestServer::start(BIN);
+    s.ok_stdin(&["create", "-f", "-"], Some(&configmap("dup", "default")));
+    let err = s.fails(&["create", "-f", "-"], Some(&configmap("dup", "default")));
+    assert!(err.contains(r#"configmaps "dup" already exists"#), "{err}");
+    let err = s.fails(&["create", "-f", "-"], Some(&configmap("Bad_Name", "default")));
+    assert!(err.contains(r#"ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain"#), "{err}");
+    let err = s.fails(&["create", "-f", "-"], Some("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n  bad: [\n"));
+    assert!(err.contains("error converting YAML to JSON"), "{err}");
+    let err = s.fails(&["create", "-f", "-"], Some(&configmap("lost", "nope")));
+    assert!(err.contains(r#"namespaces "nope" not found"#), "{err}");
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: default}\nspec: {containers: [{name: c}]}\n";
+    let err = s.fails(&["create", "-f", "-"], Some(pod));
+    assert!(err.contains(r#"Pod "p" is invalid"#) && err.contains("spec.containers[0].image: Required value"), "{err}");
+    let names = s.ok(&["get", "cm,pods", "-o", "name"]);
+    assert!(!names.contains("Bad_Name") && !names.contains("pod/p") && names.contains("configmap/dup"), "{names}");
+    let err = s.fails(&["create", "-f", "-", "--dry-run=server"], Some(&configmap("dup", "default")));
+    assert!(err.contains("already exists"), "{err}");
+    s.ok_stdin(&["create", "-f", "-", "--dry-run=server"], Some(&configmap("ghost", "default")));
+    assert!(s.fails(&["get", "cm", "ghost"], None).contains("not found"));
+}
+
+#[test]
+fn state_and_certificates_survive_restart() {
+    let mut s = TestServer::start(BIN);
+    s.ok_stdin(&["apply", "-f", "-"], Some(&configmap("kept", "default")));
+    let before = std::fs::read_to_string(s.data_dir().join("tls/ca.crt")).unwrap();
+    s.restart();
+    assert_eq!(before, std::fs::read_to_string(s.data_dir().join("tls/ca.crt")).unwrap());
+    assert_eq!(s.ok(&["get", "cm", "kept", "-o", "jsonpath={.data.k}"]), "v");
+}
