@@ -24,6 +24,7 @@ mod merge_patch_impl;
 pub mod meta;
 mod smp;
 mod smp_list;
+mod strict;
 
 #[cfg(test)]
 mod tests_json_patch;
@@ -132,22 +133,87 @@ impl std::fmt::Display for PatchError {
 
 impl std::error::Error for PatchError {}
 
-/// Applies an RFC 6902 JSON Patch (`application/json-patch+json`) to `doc`.
-pub fn json_patch(doc: &Value, patch: &[u8]) -> Result<Value, PatchError> {
-    json_patch_impl::apply(doc, patch)
+/// The `fieldValidation` directive of the request (`PatchOptions.fieldValidation`).
+///
+/// It changes how the patch body itself is decoded: with `Warn` (the apiserver's
+/// default when the parameter is absent) and `Strict`, the body is first decoded
+/// strictly, so decode errors of JSON and merge patches read
+/// `error decoding patch: …`, and duplicate (or, for JSON patch, unknown) fields are
+/// reported in [`Patched::strict_errors`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FieldValidation {
+    Ignore,
+    #[default]
+    Warn,
+    Strict,
 }
 
-/// Applies an RFC 7386 JSON Merge Patch (`application/merge-patch+json`) to `doc`.
+impl FieldValidation {
+    /// Parses the query parameter value (`""` is the default, `Warn`).
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "Ignore" => Some(FieldValidation::Ignore),
+            "" | "Warn" => Some(FieldValidation::Warn),
+            "Strict" => Some(FieldValidation::Strict),
+            _ => None,
+        }
+    }
+
+    fn is_strict_decoding(self) -> bool {
+        self != FieldValidation::Ignore
+    }
+}
+
+/// A successfully patched object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Patched {
+    pub object: Value,
+    /// Strict-decoding errors of the patch body, worded as the apiserver words them
+    /// (`json patch unknown field "[0].xyz"`, `duplicate field "metadata.name"`).
+    /// Empty with [`FieldValidation::Ignore`]. With `Warn` they become warnings; with
+    /// `Strict` the caller fails the request (422) with them, together with the
+    /// unknown-field errors of decoding the patched object.
+    pub strict_errors: Vec<String>,
+}
+
+/// Applies an RFC 6902 JSON Patch (`application/json-patch+json`) to `doc`, with the
+/// default field validation.
+pub fn json_patch(doc: &Value, patch: &[u8]) -> Result<Value, PatchError> {
+    json_patch_with(doc, patch, FieldValidation::default()).map(|p| p.object)
+}
+
+/// [`json_patch`] under an explicit `fieldValidation` directive.
+pub fn json_patch_with(
+    doc: &Value,
+    patch: &[u8],
+    validation: FieldValidation,
+) -> Result<Patched, PatchError> {
+    json_patch_impl::apply(doc, patch, validation)
+}
+
+/// Applies an RFC 7386 JSON Merge Patch (`application/merge-patch+json`) to `doc`,
+/// with the default field validation.
 ///
-/// Like upstream, a patch that is a JSON array replaces the document with that array
-/// (nulls inside its objects pruned); the caller rejects it when decoding the result
-/// into an object, as the apiserver does.
+/// Like upstream, a patch that is a JSON array (accepted only with
+/// [`FieldValidation::Ignore`]) replaces the document with that array (nulls inside
+/// its objects pruned); the caller rejects it when decoding the result into an
+/// object, as the apiserver does.
 pub fn merge_patch(doc: &Value, patch: &[u8]) -> Result<Value, PatchError> {
-    merge_patch_impl::apply(doc, patch)
+    merge_patch_with(doc, patch, FieldValidation::default()).map(|p| p.object)
+}
+
+/// [`merge_patch`] under an explicit `fieldValidation` directive.
+pub fn merge_patch_with(
+    doc: &Value,
+    patch: &[u8],
+    validation: FieldValidation,
+) -> Result<Patched, PatchError> {
+    merge_patch_impl::apply(doc, patch, validation)
 }
 
 /// Applies a strategic merge patch (`application/strategic-merge-patch+json`) to an
-/// object of `(group, kind)` (group `""` for core).
+/// object of `(group, kind)` (group `""` for core), with the default field
+/// validation.
 ///
 /// Kinds without known metadata behave as a JSON merge patch (maps merged, lists
 /// replaced, `null` deletes) with the `$patch`, `$retainKeys`,
@@ -160,5 +226,23 @@ pub fn strategic_merge_patch(
     doc: &Value,
     patch: &[u8],
 ) -> Result<Value, PatchError> {
-    smp::apply(meta::root(group, kind), doc, patch)
+    strategic_merge_patch_with(group, kind, doc, patch, FieldValidation::default())
+        .map(|p| p.object)
+}
+
+/// [`strategic_merge_patch`] under an explicit `fieldValidation` directive.
+pub fn strategic_merge_patch_with(
+    group: &str,
+    kind: &str,
+    doc: &Value,
+    patch: &[u8],
+    validation: FieldValidation,
+) -> Result<Patched, PatchError> {
+    let object = smp::apply(meta::root(group, kind), doc, patch)?;
+    let strict_errors = if validation.is_strict_decoding() {
+        strict::duplicate_fields(patch)
+    } else {
+        Vec::new()
+    };
+    Ok(Patched { object, strict_errors })
 }
