@@ -46,6 +46,9 @@ PACKAGES = [
     ("apiextensions", "pkg/apis/apiextensions/v1", "apiextensionsv1"),
 ]
 
+# Messages whose Go types have custom (un)marshalers rather than tagged fields.
+EXPECTED_WITHOUT_GO_FIELDS = {"Time", "MicroTime", "Quantity", "QuantityValue"}
+
 SCALARS = {"string", "bool", "bytes", "int32", "int64", "uint32", "uint64",
            "sint32", "sint64", "fixed32", "fixed64", "sfixed32", "sfixed64",
            "double", "float"}
@@ -155,7 +158,9 @@ def parse_go_structs(text):
             if m:
                 cur = m.group(1)
                 structs[cur] = []
-                depth = 1
+                depth = line.count("{") - line.count("}")
+                if depth <= 0:  # `type X struct{}`
+                    cur = None
             continue
         if s.startswith("//"):
             continue
@@ -256,6 +261,8 @@ def main():
         for name, nullable, fields in sorted(messages, key=lambda m: m[0]):
             out.append(f"T {alias}.{name}" + (" w" if nullable else ""))
             go = structs.get(name)
+            if go is None and fields and not nullable and name not in EXPECTED_WITHOUT_GO_FIELDS:
+                print(f"warning: {alias}.{name} has no Go struct", file=sys.stderr)
             gofields = {g[0]: g for g in go} if go else {}
             order = {g[0]: i for i, g in enumerate(go)} if go else {}
             ordered = sorted(fields, key=lambda f: (order.get(f[3], len(order) + f[3]), f[3]))
@@ -264,7 +271,7 @@ def main():
                 if number in gofields:
                     _, gj, omit, pointer, inline = gofields[number]
                     jname = gj
-                elif go is not None and name not in ("FieldsV1",):
+                elif go is not None and name not in EXPECTED_WITHOUT_GO_FIELDS:
                     print(f"warning: {alias}.{name}.{fname} has no Go field", file=sys.stderr)
                 flags = ""
                 if label == "repeated":

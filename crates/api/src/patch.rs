@@ -14,7 +14,12 @@
 //!   (see [`meta`]).
 //!
 //! Errors carry the HTTP status, reason and message kube-apiserver answers with
-//! (`staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go`).
+//! (`staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go`). The plain
+//! functions use the default `fieldValidation` (`Warn`); the `*_with` variants take
+//! the request's [`FieldValidation`] and also return the strict-decoding errors of
+//! the patch body (for warnings, or a 422 under `Strict`).
+//!
+//! For server-side apply, [`list_merge_key`] / [`field_meta`] expose the type graph.
 
 use serde_json::{json, Value};
 

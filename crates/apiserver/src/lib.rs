@@ -10,6 +10,7 @@ mod discovery;
 mod negotiate;
 mod objects;
 mod openapi;
+mod protobuf;
 mod query;
 mod reqinfo;
 mod resources;

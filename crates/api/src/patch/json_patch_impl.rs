@@ -7,8 +7,8 @@
 
 use serde_json::{Map, Value};
 
-use super::gojson;
-use super::PatchError;
+use super::{gojson, strict};
+use super::{FieldValidation, PatchError, Patched};
 
 /// `maxJSONPatchOperations` in the apiserver's patch handler.
 const MAX_OPERATIONS: usize = 10000;
@@ -17,7 +17,16 @@ const COPY_LIMIT: usize = 3 * 1024 * 1024;
 /// `jsonpatch.ErrMissing`.
 const MISSING: &str = "missing value";
 
-pub fn apply(doc: &Value, patch: &[u8]) -> Result<Value, PatchError> {
+pub fn apply(doc: &Value, patch: &[u8], validation: FieldValidation) -> Result<Patched, PatchError> {
+    let mut strict_errors = Vec::new();
+    if validation.is_strict_decoding() {
+        decode_strict(patch)
+            .map_err(|e| PatchError::BadRequest(format!("error decoding patch: {e}")))?;
+        strict_errors = strict::json_patch_fields(patch)
+            .into_iter()
+            .map(|e| format!("json patch {e}"))
+            .collect();
+    }
     let ops = decode(patch).map_err(PatchError::BadRequest)?;
     if ops.len() > MAX_OPERATIONS {
         return Err(PatchError::TooLarge(format!(
@@ -30,7 +39,34 @@ pub fn apply(doc: &Value, patch: &[u8]) -> Result<Value, PatchError> {
     for op in &ops {
         apply_op(&mut doc, Op(op.as_object()), &mut copied).map_err(PatchError::Unprocessable)?;
     }
-    Ok(doc)
+    Ok(Patched { object: doc, strict_errors })
+}
+
+/// The handler's `kjson.UnmarshalStrict` into `[]jsonPatchOp` (fatal errors only).
+fn decode_strict(patch: &[u8]) -> Result<(), String> {
+    let items = match gojson::parse(patch)? {
+        Value::Null => return Ok(()),
+        Value::Array(items) => items,
+        other => return Err(gojson::type_error(&other, "[]handlers.jsonPatchOp")),
+    };
+    for item in &items {
+        match item {
+            Value::Null => {}
+            Value::Object(op) => {
+                let bad = op.iter().find(|(k, v)| {
+                    ["op", "path", "from"].contains(&k.as_str()) && !(v.is_string() || v.is_null())
+                });
+                if let Some((field, v)) = bad {
+                    let kind = gojson::unmarshal_kind(v);
+                    return Err(format!(
+                        "json: cannot unmarshal {kind} into Go struct field jsonPatchOp.{field} of type string"
+                    ));
+                }
+            }
+            other => return Err(gojson::type_error(other, "handlers.jsonPatchOp")),
+        }
+    }
+    Ok(())
 }
 
 /// `jsonpatch.DecodePatch`: a JSON array (or `null`) of objects (or `null`s).

@@ -3,13 +3,34 @@
 
 use serde_json::{Map, Value};
 
-use super::gojson;
-use super::PatchError;
+use super::{gojson, strict};
+use super::{FieldValidation, PatchError, Patched};
 
 /// `jsonpatch.ErrBadJSONPatch`, which the apiserver turns into a 400.
 const BAD_PATCH: &str = "Invalid JSON Patch";
 
-pub fn apply(doc: &Value, patch: &[u8]) -> Result<Value, PatchError> {
+pub fn apply(doc: &Value, patch: &[u8], validation: FieldValidation) -> Result<Patched, PatchError> {
+    let mut strict_errors = Vec::new();
+    if validation.is_strict_decoding() {
+        decode_strict(patch)
+            .map_err(|e| PatchError::BadRequest(format!("error decoding patch: {e}")))?;
+        strict_errors = strict::duplicate_fields(patch);
+    }
+    let object = merge(doc, patch)?;
+    Ok(Patched { object, strict_errors })
+}
+
+/// The handler's `kjson.UnmarshalStrict` into `map[string]interface{}` (fatal
+/// errors only; `null` decodes to a nil map).
+fn decode_strict(patch: &[u8]) -> Result<(), String> {
+    match gojson::parse(patch)? {
+        Value::Object(_) | Value::Null => Ok(()),
+        other => Err(gojson::type_error(&other, "map[string]interface {}")),
+    }
+}
+
+/// `jsonpatch.MergePatch`.
+fn merge(doc: &Value, patch: &[u8]) -> Result<Value, PatchError> {
     let bad = || PatchError::BadRequest(BAD_PATCH.to_string());
     let patch = gojson::parse(patch).map_err(|_| bad())?;
     match patch {

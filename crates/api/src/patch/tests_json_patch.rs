@@ -26,6 +26,12 @@ fn bad_request(patch: &str) -> String {
     err.message()
 }
 
+fn bad_request_ignoring(patch: &str) -> String {
+    let err = json_patch_with(&json!({}), patch.as_bytes(), FieldValidation::Ignore).unwrap_err();
+    assert_eq!(err.http_code(), 400, "{err:?}");
+    err.message()
+}
+
 // RFC 6902 appendix A.
 
 #[test]
@@ -169,7 +175,6 @@ fn application_errors_carry_upstream_texts() {
         (json!([{"op": "frob", "path": "/a"}]), "Unexpected kind: frob"),
         (json!([null]), "Unexpected kind: unknown"),
         (json!([{"op": "add", "value": 1}]), "add operation failed to decode path: missing value"),
-        (json!([{"op": "test", "path": 5}]), "test operation failed to decode path: json: cannot unmarshal number into Go value of type string"),
         (json!([{"op": "move", "path": "/a"}]), "move operation failed to decode from: operation, missing from field: missing value"),
         (json!([{"op": "replace", "path": "", "value": 1}]), "replace operation value must be object or array: %!w(<nil>)"),
     ];
@@ -180,20 +185,68 @@ fn application_errors_carry_upstream_texts() {
 
 #[test]
 fn decode_errors_are_400_with_go_messages() {
-    assert_eq!(bad_request(r#"{"op":"add"}"#), "json: cannot unmarshal object into Go value of type jsonpatch.Patch");
-    assert_eq!(bad_request("[1]"), "json: cannot unmarshal number into Go value of type jsonpatch.Operation");
-    assert_eq!(bad_request("[{"), "unexpected end of JSON input");
-    assert_eq!(bad_request(""), "unexpected end of JSON input");
-    assert_eq!(bad_request("[{}x"), "invalid character 'x' after array element");
-    assert_eq!(bad_request("[{'op'"), "invalid character '\\'' looking for beginning of object key string");
-    assert_eq!(bad_request(r#"[{"op" 1}]"#), "invalid character '1' after object key");
-    assert_eq!(bad_request(r#"[{"a":1 "b":2}]"#), "invalid character '\"' after object key:value pair");
-    assert_eq!(bad_request("[tru]"), "invalid character ']' in literal true (expecting 'e')");
-    assert_eq!(bad_request("[-]"), "invalid character ']' in numeric literal");
-    assert_eq!(bad_request("[1.]"), "invalid character ']' after decimal point in numeric literal");
-    assert_eq!(bad_request("[] []"), "invalid character '[' after top-level value");
-    assert_eq!(bad_request("[\"\u{1}\"]"), "invalid character '\\x01' in string literal");
-    assert_eq!(bad_request("\n"), "unexpected end of JSON input");
+    // Syntax errors: `error decoding patch: ` unless fieldValidation=Ignore.
+    let cases = [
+        ("[{", "unexpected end of JSON input"),
+        ("", "unexpected end of JSON input"),
+        ("\n", "unexpected end of JSON input"),
+        ("[{}x", "invalid character 'x' after array element"),
+        ("[{'op'", "invalid character '\\'' looking for beginning of object key string"),
+        (r#"[{"op" 1}]"#, "invalid character '1' after object key"),
+        (r#"[{"a":1 "b":2}]"#, "invalid character '\"' after object key:value pair"),
+        ("[tru]", "invalid character ']' in literal true (expecting 'e')"),
+        ("[-]", "invalid character ']' in numeric literal"),
+        ("[1.]", "invalid character ']' after decimal point in numeric literal"),
+        ("[] []", "invalid character '[' after top-level value"),
+        ("[\"\u{1}\"]", "invalid character '\\x01' in string literal"),
+    ];
+    for (patch, msg) in cases {
+        assert_eq!(bad_request(patch), format!("error decoding patch: {msg}"));
+        assert_eq!(bad_request_ignoring(patch), msg);
+    }
+    // Type errors name the decoding target of each mode.
+    let cases = [
+        (r#"{"op":"add"}"#, "[]handlers.jsonPatchOp", "jsonpatch.Patch"),
+        ("[1]", "handlers.jsonPatchOp", "jsonpatch.Operation"),
+    ];
+    for (patch, strict_type, plain_type) in cases {
+        let kind = if patch.starts_with('{') { "object" } else { "number" };
+        assert_eq!(
+            bad_request(patch),
+            format!("error decoding patch: json: cannot unmarshal {kind} into Go value of type {strict_type}")
+        );
+        assert_eq!(bad_request_ignoring(patch), format!("json: cannot unmarshal {kind} into Go value of type {plain_type}"));
+    }
+    let patch = r#"[{"op":"test","path":5}]"#;
+    assert_eq!(
+        bad_request(patch),
+        "error decoding patch: json: cannot unmarshal number into Go struct field jsonPatchOp.path of type string"
+    );
+    let err = json_patch_with(&json!({}), patch.as_bytes(), FieldValidation::Ignore).unwrap_err();
+    assert_eq!(
+        (err.http_code(), err.detail()),
+        (422, "test operation failed to decode path: json: cannot unmarshal number into Go value of type string")
+    );
+}
+
+#[test]
+fn strict_decoding_errors_are_reported() {
+    let patch = br#"[{"op":"add","path":"/a","value":{"x":1,"x":2},"xyz":1},{"op":"remove","path":"/b","path":"/b"}]"#;
+    let doc = json!({"b": 1});
+    let out = json_patch_with(&doc, patch, FieldValidation::Strict).unwrap();
+    assert_eq!(out.object, json!({"a": {"x": 2}}));
+    assert_eq!(
+        out.strict_errors,
+        [
+            "json patch duplicate field \"[0].value.x\"",
+            "json patch unknown field \"[0].xyz\"",
+            "json patch duplicate field \"[1].path\""
+        ]
+    );
+    assert!(json_patch_with(&doc, patch, FieldValidation::Ignore).unwrap().strict_errors.is_empty());
+    assert_eq!(FieldValidation::parse(""), Some(FieldValidation::Warn));
+    assert_eq!(FieldValidation::parse("Strict"), Some(FieldValidation::Strict));
+    assert_eq!(FieldValidation::parse("strict"), None);
 }
 
 #[test]

@@ -6,6 +6,10 @@ fn apply(doc: Value, patch: &str) -> Result<Value, PatchError> {
     merge_patch(&doc, patch.as_bytes())
 }
 
+fn apply_ignoring(doc: Value, patch: &str) -> Result<Value, PatchError> {
+    merge_patch_with(&doc, patch.as_bytes(), FieldValidation::Ignore).map(|p| p.object)
+}
+
 #[test]
 fn rfc7386_appendix_a() {
     let cases = [
@@ -24,19 +28,42 @@ fn rfc7386_appendix_a() {
         (json!({}), r#"{"a":{"bb":{"ccc":null}}}"#, json!({"a": {"bb": {}}})),
     ];
     for (doc, patch, want) in cases {
-        assert_eq!(apply(doc.clone(), patch).unwrap(), want, "{doc} + {patch}");
+        assert_eq!(apply_ignoring(doc.clone(), patch).unwrap(), want, "{doc} + {patch}");
+        if !patch.starts_with('[') {
+            assert_eq!(apply(doc.clone(), patch).unwrap(), want, "{doc} + {patch}");
+        }
     }
 }
 
 #[test]
 fn non_object_patches_are_bad_requests() {
     // RFC 7386 would replace the document; upstream rejects these.
-    for patch in ["null", r#""bar""#, "1", "true", "{", "{\"a\":}"] {
+    let cases = [
+        ("null", "Invalid JSON Patch"),
+        (r#""bar""#, "error decoding patch: json: cannot unmarshal string into Go value of type map[string]interface {}"),
+        ("1", "error decoding patch: json: cannot unmarshal number into Go value of type map[string]interface {}"),
+        ("[1]", "error decoding patch: json: cannot unmarshal array into Go value of type map[string]interface {}"),
+        ("{", "error decoding patch: unexpected end of JSON input"),
+        ("{\"a\":}", "error decoding patch: invalid character '}' looking for beginning of value"),
+    ];
+    for (patch, msg) in cases {
         let err = apply(json!({"a": "foo"}), patch).unwrap_err();
-        assert_eq!(err.http_code(), 400, "{patch}");
-        assert_eq!(err.message(), "Invalid JSON Patch");
-        assert_eq!(err.reason(), "BadRequest");
+        assert_eq!((err.http_code(), err.reason(), err.message().as_str()), (400, "BadRequest", msg));
+        if !patch.starts_with('[') {
+            let err = apply_ignoring(json!({"a": "foo"}), patch).unwrap_err();
+            assert_eq!((err.http_code(), err.message().as_str()), (400, "Invalid JSON Patch"));
+        }
     }
+}
+
+#[test]
+fn duplicate_fields_are_strict_errors() {
+    let patch = br#"{"metadata":{"labels":{"a":"1","a":"2"}},"spec":{"x":1},"spec":{"y":2}}"#;
+    let out = merge_patch_with(&json!({}), patch, FieldValidation::Warn).unwrap();
+    assert_eq!(out.object, json!({"metadata": {"labels": {"a": "2"}}, "spec": {"y": 2}}));
+    assert_eq!(out.strict_errors, ["duplicate field \"metadata.labels.a\"", "duplicate field \"spec\""]);
+    let out = strategic_merge_patch_with("", "Pod", &json!({}), patch, FieldValidation::Strict).unwrap();
+    assert_eq!(out.strict_errors.len(), 2);
 }
 
 #[test]
