@@ -65,6 +65,10 @@ pub fn prepare_for_create(def: &ResourceDef, obj: &mut Value) {
     if tracks_generation(def) {
         obj["metadata"]["generation"] = json!(1);
     }
+    if def.group.is_empty() && def.kind == "Namespace" {
+        // Every namespace is emptied before it goes: the namespace controller's finalizer.
+        obj["spec"]["finalizers"] = json!(["kubernetes"]);
+    }
 }
 
 /// The parts of an object that count as its spec when deciding on a new generation:

@@ -7,6 +7,7 @@ mod cache;
 pub mod certs;
 mod convert;
 mod discovery;
+mod namespace_finalizer;
 mod negotiate;
 mod objects;
 mod openapi;
@@ -103,5 +104,6 @@ pub async fn start(cfg: Config) -> std::io::Result<Running> {
     certs::write_private(&cfg.kubeconfig, &certs::admin_kubeconfig(&pki, &format!("https://{url_host}:{}", addr.port())))?;
     tokio::spawn(server::serve(srv.clone(), listener, acceptor));
     tokio::spawn(boot::compact_periodically(store.clone()));
+    tokio::spawn(namespace_finalizer::run(srv.clone()));
     Ok(Running { addr, kubeconfig: cfg.kubeconfig, store })
 }

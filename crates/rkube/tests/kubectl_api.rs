@@ -242,3 +242,26 @@ fn state_and_certificates_survive_restart() {
     assert_eq!(before, std::fs::read_to_string(s.data_dir().join("tls/ca.crt")).unwrap());
     assert_eq!(s.ok(&["get", "cm", "kept", "-o", "jsonpath={.data.k}"]), "v");
 }
+
+#[test]
+fn deleting_a_namespace_empties_it_then_removes_it() {
+    let s = TestServer::start(BIN);
+    s.ok_stdin(&["apply", "-f", "-"], Some(MANIFEST));
+    s.ok(&["delete", "namespace", "demo", "--timeout=20s"]);
+    let err = s.fails(&["get", "namespace", "demo"], None);
+    assert!(err.contains(r#"namespaces "demo" not found"#), "{err}");
+    let left = s.ok(&["get", "cm,deploy,svc,secrets", "-n", "demo", "-o", "name"]);
+    assert!(left.is_empty(), "{left}");
+}
+
+#[test]
+fn terminating_namespace_refuses_new_objects() {
+    let s = TestServer::start(BIN);
+    let held = "apiVersion: v1\nkind: Namespace\nmetadata: {name: going}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: going, finalizers: [example.com/hold]}\n";
+    s.ok_stdin(&["apply", "-f", "-"], Some(held));
+    s.ok(&["delete", "namespace", "going", "--wait=false"]);
+    let err = s.fails(&["create", "-f", "-"], Some(&configmap("late", "going")));
+    assert!(err.contains("unable to create new content in namespace going because it is being terminated"), "{err}");
+    s.ok(&["patch", "cm", "held", "-n", "going", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
+    s.ok(&["wait", "--for=delete", "namespace/going", "--timeout=20s"]);
+}

@@ -632,3 +632,21 @@ fn empty_object_body() {
     let v = decode(&envelope("v1", "Namespace", Msg::new())).unwrap();
     assert_eq!(v, json!({"apiVersion": "v1", "kind": "Namespace"}));
 }
+
+#[test]
+fn tmp_capture_compare() {
+    let dir = std::path::Path::new("/tmp/pbcap");
+    let mut names: Vec<_> = std::fs::read_dir(dir.join("bodies")).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    for p in names {
+        if p.extension().unwrap() != "pb" { continue; }
+        let n = &p.file_name().unwrap().to_str().unwrap()[..2];
+        let got = decode(&std::fs::read(&p).unwrap()).unwrap();
+        let want: Value = serde_json::from_slice(&std::fs::read(dir.join("dry").join(format!("{n}.json"))).unwrap()).unwrap();
+        if got != want {
+            println!("MISMATCH {n}\n got: {}\nwant: {}", serde_json::to_string(&got).unwrap(), serde_json::to_string(&want).unwrap());
+        } else {
+            println!("OK {n} {}", serde_json::to_string(&got).unwrap());
+        }
+    }
+}

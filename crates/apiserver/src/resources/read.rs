@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use api::selector::{FieldSelector, LabelSelector};
 use base64::Engine;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::output::{self, ListPage};
 use super::Req;
@@ -51,13 +51,9 @@ pub struct Filter {
 impl Filter {
     pub fn from_request(req: &Req) -> ApiResult<Filter> {
         let labels = LabelSelector::parse(req.query.get("labelSelector").unwrap_or("")).map_err(ApiError::bad_request)?;
-        let fields = FieldSelector::parse(req.query.get("fieldSelector").unwrap_or("")).map_err(ApiError::bad_request)?;
-        let supported = api::selector::supported_fields(req.def.group, req.def.plural);
-        for f in fields.fields() {
-            if f != "metadata.name" && f != "metadata.namespace" && !supported.contains(&f) {
-                return Err(ApiError::bad_request(api::selector::unsupported_field_message(f)));
-            }
-        }
+        let fields = FieldSelector::parse(req.query.get("fieldSelector").unwrap_or(""))
+            .and_then(|f| f.for_resource(req.def.group, req.def.version, req.def.plural))
+            .map_err(ApiError::bad_request)?;
         Ok(Filter { labels, fields, group: req.def.group, resource: req.def.plural })
     }
 
@@ -204,7 +200,3 @@ async fn store_page(
     }
 }
 
-#[allow(dead_code)]
-fn empty_list_meta() -> Value {
-    json!({})
-}
