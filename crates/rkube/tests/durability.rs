@@ -20,7 +20,8 @@ fn acknowledged_creates_survive_kill9_and_watch_resumes() {
     let server = Arc::new(Mutex::new(TestServer::start(BIN)));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let acked: BTreeSet<String> = rt.block_on(async {
-        let client = server.lock().unwrap().client().await;
+        let kubeconfig = server.lock().unwrap().kubeconfig();
+        let client = testkit::Client::connect(&kubeconfig).await;
         let acked = Arc::new(Mutex::new(BTreeSet::new()));
         let tasks: Vec<_> = (0..1000)
             .map(|i| {

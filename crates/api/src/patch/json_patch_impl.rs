@@ -206,7 +206,7 @@ fn test(doc: &mut Value, op: Op) -> Result<(), String> {
     let want = op.value();
     let ok = match found {
         // A missing (or null) target passes against an absent or null value.
-        None => want.map_or(true, Value::is_null),
+        None => want.is_none_or(Value::is_null),
         Some(have) => want == Some(have),
     };
     if ok {

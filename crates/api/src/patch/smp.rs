@@ -152,7 +152,7 @@ fn apply_retain_keys(original: &mut JsonMap, patch: &mut JsonMap) -> Result<(), 
     };
     let retained = |k: &str| list.iter().any(|v| v.as_str() == Some(k));
     let unlisted = patch.iter().any(|(k, v)| {
-        !(v.is_null() || k.starts_with(DELETE_PREFIX) || k.starts_with(ORDER_PREFIX)) && !retained(k)
+        !v.is_null() && !k.starts_with(DELETE_PREFIX) && !k.starts_with(ORDER_PREFIX) && !retained(k)
     });
     if unlisted {
         return Err(bad_request(ERR_RETAIN_KEYS));

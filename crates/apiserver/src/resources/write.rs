@@ -346,7 +346,7 @@ fn delete_options(req: &Req) -> ApiResult<DeleteOptions> {
 
 /// How long a deletion waits: pods on a node terminate gracefully; others go at once.
 fn grace_period(req: &Req, obj: &Value, requested: Option<i64>) -> i64 {
-    if req.def.group != "" || req.def.kind != "Pod" {
+    if !req.def.group.is_empty() || req.def.kind != "Pod" {
         return 0;
     }
     let spec = &obj["spec"];
