@@ -126,6 +126,7 @@ fn storage_bytes(obj: &Value) -> Vec<u8> {
 pub async fn create(req: &Req) -> ApiResult<Reply> {
     let mut obj = decode_json(req)?;
     check_type(req, &mut obj)?;
+    let mut obj = crate::convert::to_storage(req.def, obj);
     check_namespace(req, &mut obj)?;
     let meta = meta_mut(&mut obj);
     if meta.get("resourceVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
@@ -235,7 +236,7 @@ pub(super) async fn update_loop(
 ) -> ApiResult<Value> {
     loop {
         let cur = read::current(req).await?;
-        let proposed = change(&cur.value)?;
+        let proposed = crate::convert::to_storage(req.def, change(&cur.value)?);
         let pinned = objects::resource_version(&proposed).to_string();
         if !pinned.is_empty() && pinned != cur.rev.to_string() {
             return Err(ApiError::modified(req.def, req.name()));
