@@ -509,6 +509,12 @@ pub static RESOURCES: &[ResourceDef] = &[
             CLUSTER,
         )
     },
+    // ----- apiregistration.k8s.io/v1 (served by upstream's aggregator) -----
+    ResourceDef {
+        categories: CAT_API_EXT,
+        subresources: &[status("apiregistration.k8s.io", "v1", "APIService")],
+        ..res("apiregistration.k8s.io", "v1", "APIService", "apiservices", "apiservice", CLUSTER)
+    },
     // ----- scheduling.k8s.io/v1 -----
     ResourceDef {
         short_names: &["pc"],
@@ -548,6 +554,7 @@ pub struct GroupDef {
 /// Non-core groups in upstream /apis order (apiregistration.k8s.io, which upstream lists
 /// first, is served by the aggregator and not part of this table).
 pub static GROUPS: &[GroupDef] = &[
+    GroupDef { name: "apiregistration.k8s.io", versions: &["v1"] },
     GroupDef { name: "apps", versions: &["v1"] },
     GroupDef { name: "events.k8s.io", versions: &["v1"] },
     GroupDef { name: "authentication.k8s.io", versions: &["v1"] },
@@ -718,7 +725,7 @@ mod tests {
 
     #[test]
     fn count() {
-        assert_eq!(RESOURCES.len(), 60);
+        assert_eq!(RESOURCES.len(), 61);
         assert_eq!(RESOURCES.iter().filter(|r| r.group.is_empty()).count(), 17);
     }
 }
