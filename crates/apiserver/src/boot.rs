@@ -15,9 +15,6 @@ use crate::Config;
 
 const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
-/// How often history is compacted; each compaction keeps at least one interval of it.
-const COMPACTION_INTERVAL: Duration = Duration::from_secs(300);
-
 fn meta(name: &str, namespace: Option<&str>, labels: Value) -> Value {
     let mut m = json!({
         "name": name,
@@ -97,11 +94,12 @@ fn srv_ip(srv: &Server) -> String {
     host.trim_matches(|c| c == '[' || c == ']').to_string()
 }
 
-/// Compacts history every interval to the revision seen one interval earlier.
-pub async fn compact_periodically(store: Arc<dyn Store>) {
+/// Compacts history every interval to the revision seen one interval earlier, so at
+/// least one interval of history is always kept.
+pub async fn compact_periodically(store: Arc<dyn Store>, interval: Duration) {
     let mut previous: Option<i64> = None;
     loop {
-        tokio::time::sleep(COMPACTION_INTERVAL).await;
+        tokio::time::sleep(interval).await;
         if let Some(rev) = previous {
             if let Err(e) = store.compact(rev).await {
                 tracing::warn!("compaction to {rev}: {e}");

@@ -33,6 +33,8 @@ pub struct Config {
     /// Extra names and addresses for the serving certificate.
     pub tls_sans: Vec<String>,
     pub service_cidr: String,
+    /// How often store history is compacted (keeping at least one interval of it).
+    pub compaction_interval: std::time::Duration,
 }
 
 /// A running API server.
@@ -103,7 +105,7 @@ pub async fn start(cfg: Config) -> std::io::Result<Running> {
     }
     certs::write_private(&cfg.kubeconfig, &certs::admin_kubeconfig(&pki, &format!("https://{url_host}:{}", addr.port())))?;
     tokio::spawn(server::serve(srv.clone(), listener, acceptor));
-    tokio::spawn(boot::compact_periodically(store.clone()));
+    tokio::spawn(boot::compact_periodically(store.clone(), cfg.compaction_interval));
     tokio::spawn(namespace_finalizer::run(srv.clone()));
     Ok(Running { addr, kubeconfig: cfg.kubeconfig, store })
 }

@@ -41,6 +41,10 @@ struct ServerArgs {
     /// IPv4 range for Service cluster IPs.
     #[arg(long, default_value = "10.43.0.0/16")]
     service_cidr: String,
+    /// Seconds between compactions of store history; watches can resume from at least
+    /// this far back.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    compaction_interval: u64,
     /// Run the control plane only, without a node agent on this machine.
     #[arg(long)]
     disable_agent: bool,
@@ -77,6 +81,7 @@ async fn server(args: ServerArgs) -> Result<(), String> {
         token_auth_file: args.token_auth_file,
         tls_sans: args.tls_san,
         service_cidr: args.service_cidr,
+        compaction_interval: std::time::Duration::from_secs(args.compaction_interval.max(1)),
     };
     let running = apiserver::start(cfg).await.map_err(|e| format!("starting the API server: {e}"))?;
     let _ = args.disable_agent; // the node agent is not part of this build yet

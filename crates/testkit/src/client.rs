@@ -89,3 +89,19 @@ impl Client {
         sender.send_request(req).await.expect("request")
     }
 }
+
+impl Client {
+    /// GET with an explicit Accept header; returns the body.
+    pub async fn inner_get(&self, path: &str, accept: &str) -> Bytes {
+        let req = http::Request::builder()
+            .method("GET")
+            .uri(format!("{}{}", self.base, path))
+            .header("accept", accept)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let mut sender = self.sender.clone();
+        sender.ready().await.expect("connection ready");
+        let resp = sender.send_request(req).await.expect("request");
+        resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default()
+    }
+}

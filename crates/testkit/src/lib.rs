@@ -14,6 +14,7 @@ pub use client::Client;
 
 pub struct TestServer {
     binary: PathBuf,
+    extra_args: Vec<String>,
     dir: tempfile::TempDir,
     child: Option<Child>,
     pub port: u16,
@@ -26,8 +27,14 @@ fn free_port() -> u16 {
 impl TestServer {
     /// Starts `rkube server --disable-agent` from `binary` in a new temp dir.
     pub fn start(binary: &str) -> TestServer {
+        Self::start_with(binary, &[])
+    }
+
+    /// Starts a server with extra `rkube server` flags.
+    pub fn start_with(binary: &str, extra_args: &[&str]) -> TestServer {
         let dir = tempfile::Builder::new().prefix("rkube-test").tempdir().unwrap();
-        let mut s = TestServer { binary: binary.into(), dir, child: None, port: free_port() };
+        let extra_args = extra_args.iter().map(|a| a.to_string()).collect();
+        let mut s = TestServer { binary: binary.into(), extra_args, dir, child: None, port: free_port() };
         s.launch();
         s
     }
@@ -47,6 +54,7 @@ impl TestServer {
             .arg("--data-dir")
             .arg(self.dir.path())
             .args(["--https-listen-port", &self.port.to_string()])
+            .args(&self.extra_args)
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
