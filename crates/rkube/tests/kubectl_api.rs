@@ -18,7 +18,7 @@ data: {a: "1"}
 apiVersion: v1
 kind: Secret
 metadata: {name: sec, namespace: demo}
-stringData: {password: hunter2}
+data: {password: aHVudGVyMg==}
 ---
 apiVersion: v1
 kind: ServiceAccount
@@ -264,4 +264,30 @@ fn terminating_namespace_refuses_new_objects() {
     assert!(err.contains("unable to create new content in namespace going because it is being terminated"), "{err}");
     s.ok(&["patch", "cm", "held", "-n", "going", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]);
     s.ok(&["wait", "--for=delete", "namespace/going", "--timeout=20s"]);
+}
+
+#[test]
+fn kubectl_typed_creates_send_protobuf_and_work() {
+    let s = TestServer::start(BIN);
+    s.ok(&["create", "namespace", "pb"]);
+    s.ok(&["create", "configmap", "x", "-n", "pb", "--from-literal=a=b"]);
+    s.ok(&["create", "secret", "generic", "s", "-n", "pb", "--from-literal=p=q"]);
+    s.ok(&["create", "deployment", "web", "-n", "pb", "--image=busybox", "--replicas=3"]);
+    s.ok(&["create", "service", "clusterip", "web", "-n", "pb", "--tcp=80:8080"]);
+    assert_eq!(s.ok(&["get", "cm", "x", "-n", "pb", "-o", "jsonpath={.data.a}"]), "b");
+    assert_eq!(s.ok(&["get", "secret", "s", "-n", "pb", "-o", "jsonpath={.data.p}"]), "cQ==");
+    let d: Value = serde_json::from_str(&s.ok(&["get", "deploy", "web", "-n", "pb", "-o", "json"])).unwrap();
+    assert_eq!(d["spec"]["replicas"], 3);
+    assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["image"], "busybox");
+    assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "Always");
+    let svc: Value = serde_json::from_str(&s.ok(&["get", "svc", "web", "-n", "pb", "-o", "json"])).unwrap();
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
+    s.ok(&["delete", "deploy", "web", "-n", "pb"]);
+    s.fails(&["get", "deploy", "web", "-n", "pb"], None);
+    // stringData is write-only: merged into data, as upstream.
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: sd, namespace: pb}\nstringData: {password: hunter2}\n";
+    s.ok_stdin(&["apply", "-f", "-"], Some(secret));
+    let got: Value = serde_json::from_str(&s.ok(&["get", "secret", "sd", "-n", "pb", "-o", "json"])).unwrap();
+    assert_eq!(got["data"]["password"], "aHVudGVyMg==");
+    assert!(got.get("stringData").is_none());
 }

@@ -18,8 +18,15 @@ pub enum Part {
     Status,
 }
 
+const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
+
+/// The request body as a JSON object: JSON as sent, or Kubernetes protobuf (what
+/// kubectl's typed clients send) decoded to the same JSON.
 pub fn decode_json(req: &Req) -> ApiResult<Value> {
     let ct = req.content_type.split(';').next().unwrap_or("").trim();
+    if ct == PROTOBUF {
+        return crate::protobuf::decode(&req.body).map_err(|e| ApiError::bad_request(format!("unable to decode protobuf body: {e}")));
+    }
     if !matches!(ct, "" | "application/json" | "*/*") {
         return Err(ApiError::unsupported_media_type(ct));
     }
@@ -149,10 +156,15 @@ pub async fn create(req: &Req) -> ApiResult<Reply> {
     strategy::prepare_for_create(req.def, &mut obj);
     api::validation::default_object(req.def.group, req.def.kind, &mut obj);
     invalid(req, &obj, api::validation::validate_create(req.def.group, req.def.kind, req.def.namespaced, &obj))?;
+    let key = req.def.key(req.ns(), &name);
     if req.query.dry_run()? {
+        // A dry run stores nothing but fails as the real create would.
+        req.srv.cache.sync().await?;
+        if req.srv.cache.resource(req.def.storage).get(&key).is_some() {
+            return Err(ApiError::already_exists(req.def, &name));
+        }
         return Ok(output::value_reply(req, 201, &obj));
     }
-    let key = req.def.key(req.ns(), &name);
     match req.srv.store.create(&key, storage_bytes(&obj)).await {
         Ok(rev) => {
             objects::set_resource_version(&mut obj, rev);
@@ -332,6 +344,8 @@ struct DeleteOptions {
 fn delete_options(req: &Req) -> ApiResult<DeleteOptions> {
     let body: Value = if req.body.is_empty() {
         json!({})
+    } else if req.content_type.starts_with(PROTOBUF) {
+        crate::protobuf::decode(&req.body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
     } else {
         serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
     };
