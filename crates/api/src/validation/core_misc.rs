@@ -267,7 +267,8 @@ pub fn validate_core_event(o: &Value, _op: Op) -> Errs {
 
 fn legacy_event(o: &Value, controller_field: &str) -> Errs {
     let ns = get(o, "metadata").map(|m| s(m, "namespace")).unwrap_or("");
-    let involved_ns = get(o, "involvedObject").map(|io| s(io, "namespace")).unwrap_or("");
+    let involved = get(o, "involvedObject").or_else(|| get(o, "regarding"));
+    let involved_ns = involved.map(|io| s(io, "namespace")).unwrap_or("");
     let io_p = Path::new("involvedObject").ch("namespace");
     let mut errs = Vec::new();
     if get(o, "eventTime").is_none() {
@@ -293,7 +294,7 @@ fn new_event_fields(o: &Value, controller_field: &str) -> Errs {
     }
     errs.extend(each_invalid(&Path::new(controller_field), rc, is_qualified_name(rc)));
     for (field, limit, required) in [("reportingInstance", 128, true), ("action", 128, true), ("reason", 128, true), ("message", 1024, false)] {
-        let v = s(o, field);
+        let v = if field == "message" && s(o, field).is_empty() { s(o, "note") } else { s(o, field) };
         if required && v.is_empty() {
             errs.push(FieldError::required(Path::new(field), ""));
         }

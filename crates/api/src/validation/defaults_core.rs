@@ -41,8 +41,9 @@ pub fn default_service(o: &mut Value) {
             Some(Value::String(x)) => x.is_empty(),
             Some(v) => super::util::as_int(v) == Some(0),
         };
-        if unset {
-            p["targetPort"] = p.get("port").cloned().unwrap_or(json!(0));
+        let port = p.get("port").cloned().unwrap_or(json!(0));
+        if let (true, Some(m)) = (unset, p.as_object_mut()) {
+            m.insert("targetPort".to_string(), port);
         }
     });
     if externally_accessible(spec) {

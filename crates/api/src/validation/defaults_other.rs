@@ -174,13 +174,11 @@ pub fn default_role_binding(o: &mut Value) {
     let rr = ensure_obj(o, "roleRef");
     default_str(rr, "apiGroup", "rbac.authorization.k8s.io");
     each_mut(o, "subjects", |sub| {
-        if s(sub, "apiGroup").is_empty() {
-            match s(sub, "kind") {
-                "User" | "Group" => sub["apiGroup"] = json!("rbac.authorization.k8s.io"),
-                "ServiceAccount" => sub["apiGroup"] = json!(""),
-                _ => {}
-            }
-        }
+        let group = match s(sub, "kind") {
+            "User" | "Group" => "rbac.authorization.k8s.io",
+            _ => "",
+        };
+        default_str(sub, "apiGroup", group);
     });
 }
 
@@ -243,6 +241,6 @@ mod tests {
         default_role_binding(&mut rb);
         assert_eq!(rb["roleRef"]["apiGroup"], "rbac.authorization.k8s.io");
         assert_eq!(rb["subjects"][0]["apiGroup"], "rbac.authorization.k8s.io");
-        assert_eq!(rb["subjects"][1]["apiGroup"], "");
+        assert!(rb["subjects"][1].get("apiGroup").is_none());
     }
 }

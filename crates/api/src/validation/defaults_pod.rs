@@ -171,8 +171,8 @@ fn default_host_network_ports(c: &mut Value) {
     each_mut(c, "ports", |p| {
         let cp = p.get("containerPort").cloned().unwrap_or(Value::Null);
         let zero = super::util::int(p, "hostPort").unwrap_or(0) == 0;
-        if zero && !cp.is_null() {
-            p["hostPort"] = cp;
+        if let (true, false, Some(m)) = (zero, cp.is_null(), p.as_object_mut()) {
+            m.insert("hostPort".to_string(), cp);
         }
     });
 }

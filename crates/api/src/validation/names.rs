@@ -268,8 +268,17 @@ pub fn is_path_segment_name(v: &str) -> Vec<String> {
     ["/", "%"].iter().filter(|c| v.contains(**c)).map(|c| format!("may not contain '{c}'")).collect()
 }
 
+/// `netutils.ParseIPSloppy`: like the standard parser, but IPv4 octets may carry
+/// leading zeros (read as decimal).
 pub fn parse_ip(v: &str) -> Option<std::net::IpAddr> {
-    v.parse().ok()
+    if let Ok(ip) = v.parse() {
+        return Some(ip);
+    }
+    let octets: Vec<u8> = v
+        .split('.')
+        .map(|o| if !o.is_empty() && o.len() <= 3 && o.chars().all(|c| c.is_ascii_digit()) { o.parse().ok() } else { None })
+        .collect::<Option<Vec<u8>>>()?;
+    (octets.len() == 4).then(|| std::net::IpAddr::from([octets[0], octets[1], octets[2], octets[3]]))
 }
 
 pub const IP_MSG: &str = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";
@@ -361,5 +370,6 @@ mod tests {
         assert!(name_is_dns_subdomain("web-", true).is_empty());
         assert!(!name_is_dns_subdomain("web-", false).is_empty());
         assert!(parse_cidr("10.0.0.0/8").is_some() && parse_cidr("10.0.0.0/33").is_none());
+        assert!(parse_ip("010.0.0.1").is_some() && parse_ip("1.2.3").is_none() && parse_ip("::1").is_some());
     }
 }

@@ -121,9 +121,6 @@ fn validate_init_containers(spec: &Value, ctx: &PodCtx, p: &Path) -> Errs {
                 }
             }
         }
-        if !arr(c, "resizePolicy").is_empty() && policy != Some("Always") {
-            errs.push(FieldError::invalid(ip.ch("resizePolicy"), get(c, "resizePolicy").cloned().unwrap_or(Value::Null), "must not be set for init containers"));
-        }
     }
     errs
 }

@@ -198,7 +198,8 @@ pub fn validate_pod_status(new: &Value, old: &Value) -> Errs {
         errs.extend(each_invalid(&p.ch("nominatedNodeName"), nom, name_is_dns_subdomain(nom, false)));
     }
     errs.extend(immutable(get(&nst, "qosClass"), get(&ost, "qosClass"), &p.ch("qosClass")));
-    let restart = s(&spec_of(old), "restartPolicy");
+    let old_spec = spec_of(old);
+    let restart = s(&old_spec, "restartPolicy");
     errs.extend(state_transitions(&nst, &ost, "containerStatuses", restart, &p));
     errs.extend(state_transitions(&nst, &ost, "initContainerStatuses", restart, &p));
     errs.extend(state_transitions(&nst, &ost, "ephemeralContainerStatuses", "Never", &p));

@@ -329,6 +329,32 @@ impl Quantity {
     }
 }
 
+/// Equality by amount: `1Gi == 1024Mi`, `0.5 == 500m`.
+impl PartialEq for Quantity {
+    fn eq(&self, other: &Quantity) -> bool {
+        self.cmp_q(other) == Ordering::Equal
+    }
+}
+
+impl PartialOrd for Quantity {
+    fn partial_cmp(&self, other: &Quantity) -> Option<Ordering> {
+        Some(self.cmp_q(other))
+    }
+}
+
+impl std::str::FromStr for Quantity {
+    type Err = &'static str;
+    fn from_str(s: &str) -> Result<Quantity, &'static str> {
+        Quantity::parse(s)
+    }
+}
+
+impl std::fmt::Display for Quantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.canonical())
+    }
+}
+
 fn decimal_suffix(e: i32, format: Format) -> String {
     if format != Format::DecimalExponent {
         let si = [(-9, "n"), (-6, "u"), (-3, "m"), (0, ""), (3, "k"), (6, "M"), (9, "G"), (12, "T"), (15, "P"), (18, "E")];
@@ -386,6 +412,12 @@ mod tests {
         assert_eq!(q("-2").canonical(), "-2");
         assert_eq!(q("0").canonical(), "0");
         assert_eq!(q("0.0000000001").canonical(), "1n");
+    }
+
+    #[test]
+    fn operators() {
+        assert!(q("1Gi") == q("1024Mi") && q("500m") < q("1") && q("2") > q("1500m"));
+        assert_eq!("1.5Gi".parse::<Quantity>().unwrap().to_string(), "1536Mi");
     }
 
     #[test]

@@ -345,7 +345,11 @@ pub fn validate_service(o: &Value, op: Op) -> Errs {
 fn validate_service_update(new: &Value, old: &Value, p: &Path) -> Errs {
     let mut errs = Vec::new();
     let external = s(new, "type") == "ExternalName" || s(old, "type") == "ExternalName";
-    let (ni, oi) = (cluster_ips(new), cluster_ips(old));
+    let (mut ni, oi) = (cluster_ips(new), cluster_ips(old));
+    if ni.is_empty() {
+        // The service strategy copies allocated IPs onto an update that omits them.
+        ni = oi.clone();
+    }
     if !external && !(is_headless(new) && is_headless(old)) {
         let cp = p.ch("clusterIPs");
         let shown = Value::Array(ni.iter().map(|x| sv(x)).collect());
@@ -374,7 +378,8 @@ fn validate_service_update(new: &Value, old: &Value, p: &Path) -> Errs {
         errs.push(FieldError::invalid(p.ch("loadBalancerClass"), get(new, "loadBalancerClass").cloned().unwrap_or(Value::Null), "may not change once set"));
     }
     let hc = |x: &Value| lb(x) && s(x, "externalTrafficPolicy") == "Local";
-    if hc(new) && hc(old) && int(new, "healthCheckNodePort") != int(old, "healthCheckNodePort") {
+    let new_hc = int(new, "healthCheckNodePort").unwrap_or(0);
+    if hc(new) && hc(old) && new_hc != 0 && Some(new_hc) != int(old, "healthCheckNodePort") {
         errs.push(FieldError::forbidden(p.ch("healthCheckNodePort"), "field is immutable"));
     }
     errs
@@ -501,6 +506,8 @@ mod tests {
         let old = svc(json!({"ports": [{"port": 80}], "clusterIP": "10.0.0.1"}));
         let new = svc(json!({"ports": [{"port": 80}], "clusterIP": "10.0.0.2"}));
         assert_eq!(msgs(validate_service(&new, Op::Update(&old))), vec!["spec.clusterIPs[0]: Invalid value: [\"10.0.0.2\"]: may not change once set"]);
+        let omitted = svc(json!({"ports": [{"port": 80}]}));
+        assert!(validate_service(&omitted, Op::Update(&old)).is_empty());
     }
 
     #[test]

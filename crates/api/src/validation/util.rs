@@ -153,6 +153,13 @@ pub fn default_ptr(v: &mut Value, k: &str, d: Value) {
 /// Sets a string `k` when absent, `null` or `""` (a Go string left empty).
 pub fn default_str(v: &mut Value, k: &str, d: &str) {
     if let Some(m) = v.as_object_mut() {
+        if d.is_empty() {
+            // An empty default is what Go's omitempty leaves out of the JSON.
+            if m.get(k).is_some_and(Value::is_null) {
+                m.remove(k);
+            }
+            return;
+        }
         let slot = m.entry(k.to_string()).or_insert(Value::Null);
         if slot.is_null() || slot.as_str() == Some("") {
             *slot = Value::String(d.to_string());

@@ -255,6 +255,10 @@ fn validate_sts_spec(sp: &Value, p: &Path) -> Errs {
             }
         }
     }
+    let service_name = s(sp, "serviceName");
+    if !service_name.is_empty() {
+        errs.extend(super::util::each_invalid(&p.ch("serviceName"), service_name, super::names::is_dns1123_label(service_name)));
+    }
     errs.extend(nonneg(int(sp, "replicas"), &p.ch("replicas")));
     errs.extend(nonneg(int(sp, "minReadySeconds"), &p.ch("minReadySeconds")));
     if let Some(ord) = get(sp, "ordinals") {
