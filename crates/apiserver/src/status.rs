@@ -187,6 +187,12 @@ impl From<store::StoreError> for ApiError {
             store::StoreError::Compacted(rev) => {
                 ApiError::expired(format!("The resourceVersion for the provided list is too old. (compacted at {rev})"))
             }
+            store::StoreError::FutureRevision => {
+                ApiError::new(504, "Timeout", "Timeout: Too large resource version").with_details(json!({
+                    "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+                    "retryAfterSeconds": 1
+                }))
+            }
             other => ApiError::internal(other.to_string()),
         }
     }

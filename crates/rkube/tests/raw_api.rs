@@ -197,3 +197,44 @@ fn watch_initial_events_bookmarks_and_expired_versions() {
         assert_eq!((events[0]["object"]["code"].as_i64(), events[0]["object"]["reason"].as_str()), (Some(410), Some("Expired")));
     });
 }
+
+#[test]
+fn list_resource_version_rules() {
+    let s = TestServer::start(BIN);
+    rt().block_on(async {
+        let c = s.client().await;
+        let mut revs = Vec::new();
+        for i in 0..4 {
+            let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("v{i}")}});
+            let (_, body) = c.request("POST", "/api/v1/namespaces/default/configmaps", Some(&cm)).await;
+            let v: Value = serde_json::from_slice(&body).unwrap();
+            revs.push(v["metadata"]["resourceVersion"].as_str().unwrap().to_string());
+        }
+        let names = |v: &Value| -> Vec<String> {
+            v["items"].as_array().unwrap().iter().map(|i| i["metadata"]["name"].as_str().unwrap().to_string()).collect()
+        };
+        // Exact: the list as it was at that version.
+        let (code, v) =
+            get_json(&c, &format!("/api/v1/namespaces/default/configmaps?resourceVersion={}&resourceVersionMatch=Exact", revs[1])).await;
+        assert_eq!(code, 200);
+        assert_eq!(names(&v), ["v0", "v1"]);
+        assert_eq!(v["metadata"]["resourceVersion"], revs[1].as_str());
+        // Legacy rule: a version with a limit and no match is exact, and pages continue at it.
+        let (_, v) = get_json(&c, &format!("/api/v1/namespaces/default/configmaps?resourceVersion={}&limit=1", revs[2])).await;
+        assert_eq!(names(&v), ["v0"]);
+        let token = v["metadata"]["continue"].as_str().unwrap().to_string();
+        let (_, v) = get_json(&c, &format!("/api/v1/namespaces/default/configmaps?limit=5&continue={token}")).await;
+        assert_eq!(names(&v), ["v1", "v2"]);
+        assert!(v["metadata"].get("continue").is_none());
+        // NotOlderThan: at least as new as asked.
+        let (_, v) = get_json(&c, &format!("/api/v1/namespaces/default/configmaps?resourceVersion={}&resourceVersionMatch=NotOlderThan", revs[0])).await;
+        assert_eq!(names(&v).len(), 4);
+        // A future version times out as upstream, and bad combinations are 400s.
+        let (code, v) = get_json(&c, "/api/v1/namespaces/default/configmaps?resourceVersion=999999&resourceVersionMatch=Exact").await;
+        assert_eq!((code, v["reason"].as_str()), (504, Some("Timeout")));
+        let (code, _) = get_json(&c, "/api/v1/namespaces/default/configmaps?resourceVersionMatch=Exact").await;
+        assert_eq!(code, 400);
+        let (code, _) = get_json(&c, "/api/v1/namespaces/default/configmaps?resourceVersion=0&resourceVersionMatch=Exact").await;
+        assert_eq!(code, 400);
+    });
+}

@@ -129,7 +129,10 @@ pub async fn list(req: &Req) -> ApiResult<Reply> {
         let page = store_page(req, &filter, &prefix, Some(start), limit, t.rv).await?;
         return Ok(output::list_reply(req, &page));
     }
-    if req.query.value("resourceVersionMatch") == Some("Exact") {
+    // Exact: asked for, or (legacy rule) a non-zero version with a limit and no match.
+    let rv = req.query.value("resourceVersion");
+    let legacy_exact = limit.is_some() && rv.is_some_and(|v| v != "0") && req.query.value("resourceVersionMatch").is_none();
+    if req.query.value("resourceVersionMatch") == Some("Exact") || legacy_exact {
         let rv = parse_rv(req.query.value("resourceVersion").unwrap_or("0"))?;
         let page = store_page(req, &filter, &prefix, None, limit, rv).await?;
         return Ok(output::list_reply(req, &page));
