@@ -45,7 +45,7 @@ pub fn base64_decode(s: &str) -> Result<Vec<u8>, String> {
             acc &= (1 << bits) - 1;
         }
     }
-    if b.len() % 4 != 0 || b.len() - body > 2 || (b.len() - body > 0 && body % 4 < 2) {
+    if !b.len().is_multiple_of(4) || b.len() - body > 2 || (b.len() - body > 0 && body % 4 < 2) {
         return Err(err(body.min(b.len().saturating_sub(1)) / 4 * 4));
     }
     Ok(out)

@@ -73,14 +73,11 @@ pub fn validate_pod_update(new: &Value, old: &Value) -> Errs {
             errs.extend(super::pod::image_whitespace(c, &sp.ch(key).ix(i)));
         }
     }
-    match deadline_errors(&ns, &os, &sp) {
-        Some(e) => {
-            errs.push(e);
-            if int(&ns, "activeDeadlineSeconds").is_some() {
-                return errs;
-            }
+    if let Some(e) = deadline_errors(&ns, &os, &sp) {
+        errs.push(e);
+        if int(&ns, "activeDeadlineSeconds").is_some() {
+            return errs;
         }
-        None => {}
     }
     errs.extend(only_added_tolerations(&ns, &os, &sp.ch("tolerations")));
     errs.extend(only_deleted_gates(&ns, &os, &sp.ch("schedulingGates")));

@@ -114,7 +114,8 @@ fn validate_service_ports(spec: &Value, p: &Path) -> Errs {
 fn validate_port_duplicates(spec: &Value, p: &Path) -> Errs {
     let pp = p.ch("ports");
     let mut errs = Vec::new();
-    let (mut node_ports, mut keys): (Vec<(String, i64)>, Vec<(String, i64)>) = (Vec::new(), Vec::new());
+    let mut node_ports: Vec<(String, i64)> = Vec::new();
+    let mut keys: Vec<(String, i64)> = Vec::new();
     for (i, port) in arr(spec, "ports").iter().enumerate() {
         let proto = s(port, "protocol").to_string();
         let np = int(port, "nodePort").unwrap_or(0);
@@ -350,7 +351,7 @@ fn validate_service_update(new: &Value, old: &Value, p: &Path) -> Errs {
         // The service strategy copies allocated IPs onto an update that omits them.
         ni = oi.clone();
     }
-    if !external && !(is_headless(new) && is_headless(old)) {
+    if !(external || is_headless(new) && is_headless(old)) {
         let cp = p.ch("clusterIPs");
         let shown = Value::Array(ni.iter().map(|x| sv(x)).collect());
         if ni.len() == oi.len() {

@@ -178,9 +178,9 @@ pub fn default_int(v: &mut Value, k: &str, d: i64) {
 }
 
 /// Applies `f` to every element of the array member `k`.
-pub fn each_mut(v: &mut Value, k: &str, mut f: impl FnMut(&mut Value)) {
+pub fn each_mut(v: &mut Value, k: &str, f: impl FnMut(&mut Value)) {
     if let Some(Value::Array(items)) = v.get_mut(k) {
-        items.iter_mut().for_each(|x| f(x));
+        items.iter_mut().for_each(f);
     }
 }
 
