@@ -9,4 +9,5 @@ pub mod selector;
 pub mod table;
 pub mod validation;
 pub mod patch;
+pub mod schema;
 pub mod strategy;
