@@ -2,7 +2,9 @@
 //! strategies (defaulting, validation, field selectors, table columns), selectors and
 //! field errors. Pure: no I/O.
 
+pub mod apply;
 pub mod errors;
+pub mod fieldvalidation;
 pub mod registry;
 pub mod registry_data;
 pub mod selector;

@@ -17,6 +17,7 @@ mod reqinfo;
 mod resources;
 pub mod server;
 mod status;
+mod yaml;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

@@ -71,12 +71,12 @@ pub fn random_suffix() -> String {
 }
 
 /// The object without the fields that every write changes (resourceVersion,
-/// managedFields, generation), to tell whether an update changes anything.
+/// generation), to tell whether an update changes anything. managedFields count: an
+/// apply that only takes ownership is a change.
 pub fn without_volatile(obj: &Value) -> Value {
     let mut v = obj.clone();
     if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
-        m.remove("managedFields");
         m.remove("generation");
     }
     v

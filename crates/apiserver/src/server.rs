@@ -156,11 +156,12 @@ async fn resource_request(
     let method = req.method().clone();
     let query = Query::parse(req.uri().query());
     let content_type = header_str(&req, header::CONTENT_TYPE).unwrap_or_default();
+    let user_agent = header_str(&req, header::USER_AGENT).unwrap_or_default();
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => return Err(ApiError::new(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")),
     };
-    let inc = resources::Incoming { method, path: rp, query, accept, content_type, body, user };
+    let inc = resources::Incoming { method, path: rp, query, accept, content_type, body, user, user_agent };
     resources::handle(srv, inc).await
 }
 

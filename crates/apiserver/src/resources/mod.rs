@@ -1,6 +1,8 @@
 //! The generic REST handlers, written once for every resource: kinds differ only in
 //! their registry entry and strategy.
 
+mod apply;
+mod fields;
 mod output;
 mod read;
 mod scale;
@@ -34,6 +36,7 @@ pub struct Req {
     pub body: Bytes,
     #[allow(dead_code)]
     pub user: User,
+    pub user_agent: String,
 }
 
 impl Req {
@@ -58,6 +61,7 @@ pub struct Incoming {
     pub content_type: String,
     pub body: Bytes,
     pub user: User,
+    pub user_agent: String,
 }
 
 pub async fn handle(srv: Arc<Server>, inc: Incoming) -> ApiResult<Reply> {
@@ -78,6 +82,7 @@ pub async fn handle(srv: Arc<Server>, inc: Incoming) -> ApiResult<Reply> {
         content_type: inc.content_type,
         body: inc.body,
         user: inc.user,
+        user_agent: inc.user_agent,
     };
     if let Some(sub) = req.subresource.clone() {
         return subresource(req, &inc.method, &sub).await;

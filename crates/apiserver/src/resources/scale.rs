@@ -79,13 +79,13 @@ fn check_scale(req: &Req, scale: &Value) -> ApiResult<()> {
 pub async fn update(req: &Req) -> ApiResult<Reply> {
     let scale = write::decode_json(req)?;
     check_scale(req, &scale)?;
-    let new = write::update_loop(req, Part::Main, |cur| apply_scale(cur, &scale)).await?;
+    let new = write::update_loop(req, Part::Main, write::Ownership::Update("scale"), |cur| apply_scale(cur, &scale)).await?;
     Ok(json_reply(200, &to_scale(&new)))
 }
 
 pub async fn patch(req: &Req) -> ApiResult<Reply> {
     let ct = req.content_type.split(';').next().unwrap_or("").trim().to_string();
-    let new = write::update_loop(req, Part::Main, |cur| {
+    let new = write::update_loop(req, Part::Main, write::Ownership::Update("scale"), |cur| {
         let patched = write::apply_patch(&ct, "autoscaling", "Scale", &to_scale(cur), &req.body)?;
         check_scale(req, &patched)?;
         apply_scale(cur, &patched)

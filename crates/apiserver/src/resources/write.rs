@@ -18,6 +18,15 @@ pub enum Part {
     Status,
 }
 
+impl Part {
+    pub fn subresource(self) -> &'static str {
+        match self {
+            Part::Main => "",
+            Part::Status => "status",
+        }
+    }
+}
+
 const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
 
 /// The request body as a JSON object: JSON as sent, or Kubernetes protobuf (what
@@ -27,11 +36,12 @@ pub fn decode_json(req: &Req) -> ApiResult<Value> {
     if ct == PROTOBUF {
         return crate::protobuf::decode(&req.body).map_err(|e| ApiError::bad_request(format!("unable to decode protobuf body: {e}")));
     }
-    if !matches!(ct, "" | "application/json" | "*/*") {
-        return Err(ApiError::unsupported_media_type(ct));
-    }
-    let v: Value = serde_json::from_slice(&req.body)
-        .map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))?;
+    let v: Value = match ct {
+        "" | "application/json" | "*/*" => serde_json::from_slice(&req.body)
+            .map_err(|e| ApiError::bad_request(format!("couldn't get version/kind; json parse error: {e}")))?,
+        "application/yaml" => crate::yaml::parse(&String::from_utf8_lossy(&req.body)).map_err(ApiError::bad_request)?,
+        _ => return Err(ApiError::unsupported_media_type(ct)),
+    };
     if !v.is_object() {
         return Err(ApiError::bad_request(
             "couldn't get version/kind; json parse error: json: cannot unmarshal into Go value of type struct { APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; Kind string \"json:\\\"kind,omitempty\\\"\" }",
@@ -133,7 +143,20 @@ fn storage_bytes(obj: &Value) -> Vec<u8> {
 pub async fn create(req: &Req) -> ApiResult<Reply> {
     let mut obj = decode_json(req)?;
     check_type(req, &mut obj)?;
-    let mut obj = crate::convert::to_storage(req.def, obj);
+    create_object(req, crate::convert::to_storage(req.def, obj), Ownership::Update("")).await
+}
+
+/// How a write records field ownership.
+#[derive(Clone, Copy)]
+pub enum Ownership {
+    /// A plain write by the field manager (to the main resource or a subresource).
+    Update(&'static str),
+    /// Server-side apply, which computed managedFields itself.
+    Applied,
+}
+
+/// Creates an object given in its storage version.
+pub async fn create_object(req: &Req, mut obj: Value, ownership: Ownership) -> ApiResult<Reply> {
     check_namespace(req, &mut obj)?;
     let meta = meta_mut(&mut obj);
     if meta.get("resourceVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
@@ -156,6 +179,10 @@ pub async fn create(req: &Req) -> ApiResult<Reply> {
     strategy::prepare_for_create(req.def, &mut obj);
     api::validation::default_object(req.def.group, req.def.kind, &mut obj);
     invalid(req, &obj, api::validation::validate_create(req.def.group, req.def.kind, req.def.namespaced, &obj))?;
+    if let Ownership::Update(sub) = ownership {
+        meta_mut(&mut obj).remove("managedFields");
+        super::fields::record_update(req, sub, &json!({}), &mut obj)?;
+    }
     let key = req.def.key(req.ns(), &name);
     if req.query.dry_run()? {
         // A dry run stores nothing but fails as the real create would.
@@ -244,6 +271,7 @@ fn prepare_update(req: &Req, part: Part, new: Value, old: &Value) -> ApiResult<V
 pub(super) async fn update_loop(
     req: &Req,
     part: Part,
+    ownership: Ownership,
     change: impl Fn(&Value) -> ApiResult<Value>,
 ) -> ApiResult<Value> {
     loop {
@@ -253,11 +281,16 @@ pub(super) async fn update_loop(
         if !pinned.is_empty() && pinned != cur.rev.to_string() {
             return Err(ApiError::modified(req.def, req.name()));
         }
-        let new = prepare_update(req, part, proposed, &cur.value)?;
+        let mut new = prepare_update(req, part, proposed, &cur.value)?;
+        if let Ownership::Update(sub) = ownership {
+            super::fields::record_update(req, sub, &cur.value, &mut new)?;
+        }
         if objects::without_volatile(&new) == objects::without_volatile(&cur.value) {
             return Ok(cur.value.clone());
         }
         if req.query.dry_run()? {
+            let mut new = new;
+            objects::set_resource_version(&mut new, cur.rev);
             return Ok(new);
         }
         let key = req.key();
@@ -298,14 +331,20 @@ pub async fn update(req: &Req, part: Part) -> ApiResult<Reply> {
             return create(req).await;
         }
     }
-    let new = update_loop(req, part, |_| Ok(body.clone())).await?;
+    let new = update_loop(req, part, Ownership::Update(part.subresource()), |_| Ok(body.clone())).await?;
     Ok(output::value_reply(req, 200, &new))
 }
 
 pub async fn patch(req: &Req, part: Part) -> ApiResult<Reply> {
     let ct = req.content_type.split(';').next().unwrap_or("").trim().to_string();
+    if ct == "application/apply-patch+yaml" {
+        return super::apply::apply(req, part).await;
+    }
+    if req.query.get("force").is_some() {
+        return Err(super::fields::invalid_patch_options("force", "Forbidden: may not be specified for non-apply patch"));
+    }
     let def = req.def;
-    let new = update_loop(req, part, |cur| {
+    let new = update_loop(req, part, Ownership::Update(part.subresource()), |cur| {
         let served = output::served_value(def, cur);
         let patched = apply_patch(&ct, def.group, def.kind, &served, &req.body)?;
         if !patched.is_object() {

@@ -1,0 +1,245 @@
+//! `metadata.managedFields`: which manager owns which fields, kept up to date by every
+//! write (operation `Update`) and by server-side apply (operation `Apply`).
+
+use serde_json::{json, Value};
+
+use super::fieldset::{path_string, Path, Set};
+use super::typed::{self, Ctx};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub manager: String,
+    pub operation: String,
+    pub api_version: String,
+    pub time: String,
+    pub subresource: String,
+    pub fields: Set,
+}
+
+impl Entry {
+    fn same_owner(&self, manager: &str, operation: &str, api_version: &str, subresource: &str) -> bool {
+        self.manager == manager && self.operation == operation && self.subresource == subresource
+            && (operation == "Apply" || self.api_version == api_version)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Managed {
+    pub entries: Vec<Entry>,
+}
+
+/// One field another manager owns with a different value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub manager: String,
+    pub api_version: String,
+    pub path: Path,
+}
+
+impl Managed {
+    pub fn decode(obj: &Value) -> Managed {
+        let entries = obj["metadata"]["managedFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let s = |f: &str| e.get(f).and_then(Value::as_str).unwrap_or_default().to_string();
+                Entry {
+                    manager: s("manager"),
+                    operation: s("operation"),
+                    api_version: s("apiVersion"),
+                    time: s("time"),
+                    subresource: s("subresource"),
+                    fields: Set::from_fields_v1(&e["fieldsV1"]),
+                }
+            })
+            .collect();
+        Managed { entries }
+    }
+
+    /// The managedFields list, in upstream's order (operation, time, manager, ...).
+    pub fn encode(&self) -> Value {
+        let mut entries: Vec<&Entry> = self.entries.iter().filter(|e| !e.fields.is_empty()).collect();
+        entries.sort_by(|a, b| {
+            (&a.operation, &a.time, &a.manager, &a.api_version, &a.subresource)
+                .cmp(&(&b.operation, &b.time, &b.manager, &b.api_version, &b.subresource))
+        });
+        let list: Vec<Value> = entries
+            .into_iter()
+            .map(|e| {
+                let mut v = json!({"manager": e.manager, "operation": e.operation, "apiVersion": e.api_version, "time": e.time,
+                                   "fieldsType": "FieldsV1", "fieldsV1": e.fields.to_fields_v1()});
+                if !e.subresource.is_empty() {
+                    v["subresource"] = json!(e.subresource);
+                }
+                v
+            })
+            .collect();
+        Value::Array(list)
+    }
+
+    fn entry_mut(&mut self, manager: &str, operation: &str, api_version: &str, subresource: &str) -> &mut Entry {
+        let pos = self.entries.iter().position(|e| e.same_owner(manager, operation, api_version, subresource));
+        let pos = pos.unwrap_or_else(|| {
+            self.entries.push(Entry {
+                manager: manager.into(),
+                operation: operation.into(),
+                api_version: api_version.into(),
+                time: String::new(),
+                subresource: subresource.into(),
+                fields: Set::default(),
+            });
+            self.entries.len() - 1
+        });
+        &mut self.entries[pos]
+    }
+
+    /// Records a non-apply write from `old` to `new`: the manager takes the fields it
+    /// added or changed; removed fields leave every manager.
+    pub fn update(&mut self, ctx: &Ctx, w: &Writer, old: &Value, new: &Value) {
+        let (before, after) = (owned_fields(ctx, old, w.subresource), owned_fields(ctx, new, w.subresource));
+        let removed = before.difference(&after);
+        let mut changed = after.difference(&before);
+        for p in after.intersection(&before).paths() {
+            if typed::value_at(old, &p) != typed::value_at(new, &p) && is_leaf_value(new, &p) {
+                changed.insert(&p);
+            }
+        }
+        let taken = changed.union(&removed);
+        for e in self.entries.iter_mut() {
+            e.fields = e.fields.difference(&taken);
+        }
+        if !changed.is_empty() {
+            let e = self.entry_mut(w.manager, "Update", w.api_version, w.subresource);
+            e.fields = e.fields.union(&changed);
+            e.time = w.now.to_string();
+        }
+        self.entries.retain(|e| !e.fields.is_empty());
+    }
+
+    /// Server-side apply of `applied` onto `live`: the merged object, or the conflicts
+    /// with other managers (taken over instead when `force`).
+    pub fn apply(&mut self, ctx: &Ctx, w: &Writer, live: &Value, applied: &Value, force: bool) -> Result<Value, Vec<Conflict>> {
+        let applied_set = owned_fields(ctx, applied, w.subresource);
+        let mut conflicts = Vec::new();
+        for p in applied_set.paths() {
+            if !is_leaf_value(applied, &p) || typed::value_at(live, &p) == typed::value_at(applied, &p) {
+                continue;
+            }
+            if typed::value_at(live, &p).is_none() {
+                continue;
+            }
+            for e in &self.entries {
+                if !e.same_owner(w.manager, "Apply", w.api_version, w.subresource) && e.fields.contains(&p) {
+                    conflicts.push(Conflict { manager: e.manager.clone(), api_version: e.api_version.clone(), path: p.clone() });
+                }
+            }
+        }
+        if !conflicts.is_empty() && !force {
+            return Err(conflicts);
+        }
+        let conflicting: Set = conflicts.iter().fold(Set::default(), |mut s, c| {
+            s.insert(&c.path);
+            s
+        });
+        for e in self.entries.iter_mut().filter(|e| !e.same_owner(w.manager, "Apply", w.api_version, w.subresource)) {
+            e.fields = e.fields.difference(&conflicting);
+        }
+        let mut merged = typed::merge(ctx, live, &strip_for_apply(applied, w.subresource));
+        let previous = self.entry_mut(w.manager, "Apply", w.api_version, w.subresource).fields.clone();
+        let others = self
+            .entries
+            .iter()
+            .filter(|e| !e.same_owner(w.manager, "Apply", w.api_version, w.subresource))
+            .fold(Set::default(), |acc, e| acc.union(&e.fields));
+        let stale = previous.difference(&applied_set).difference(&others);
+        typed::remove(&mut merged, &stale);
+        let e = self.entry_mut(w.manager, "Apply", w.api_version, w.subresource);
+        e.fields = applied_set;
+        e.api_version = w.api_version.to_string();
+        e.time = w.now.to_string();
+        self.entries.retain(|e| !e.fields.is_empty());
+        Ok(merged)
+    }
+}
+
+/// Who writes, and how.
+pub struct Writer<'a> {
+    pub manager: &'a str,
+    pub api_version: &'a str,
+    /// "" for the main resource, or "status", "scale".
+    pub subresource: &'a str,
+    pub now: &'a str,
+}
+
+/// A path whose value is a scalar, an atomic list, or an empty object: what a value
+/// comparison means something for.
+fn is_leaf_value(obj: &Value, p: &Path) -> bool {
+    match typed::value_at(obj, p) {
+        Some(Value::Object(m)) => m.is_empty(),
+        Some(_) => true,
+        None => false,
+    }
+}
+
+/// Fields no manager owns: identity and server-set metadata, and the part of the
+/// object the written resource does not cover (status for the main resource,
+/// everything but status for the status subresource).
+fn strip_for_apply(obj: &Value, subresource: &str) -> Value {
+    let mut v = obj.clone();
+    if let Some(m) = v.as_object_mut() {
+        match subresource {
+            "status" => m.retain(|k, _| k == "status" || k == "apiVersion" || k == "kind" || k == "metadata"),
+            _ => {
+                m.remove("status");
+            }
+        }
+    }
+    v
+}
+
+fn owned_fields(ctx: &Ctx, obj: &Value, subresource: &str) -> Set {
+    let mut v = strip_for_apply(obj, subresource);
+    if let Some(m) = v.as_object_mut() {
+        m.remove("apiVersion");
+        m.remove("kind");
+        if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
+            for f in ["name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "selfLink",
+                      "managedFields", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName"] {
+                meta.remove(f);
+            }
+            if meta.is_empty() {
+                m.remove("metadata");
+            }
+        }
+        if subresource == "status" {
+            m.remove("metadata");
+        }
+    }
+    typed::field_set(ctx, &v)
+}
+
+/// Upstream's conflict message: `Apply failed with 1 conflict: conflict with "m" using apps/v1: .spec.replicas`.
+pub fn conflict_message(conflicts: &[Conflict]) -> String {
+    let n = conflicts.len();
+    if n == 1 {
+        let c = &conflicts[0];
+        return format!("Apply failed with 1 conflict: conflict with \"{}\" using {}: {}", c.manager, c.api_version, path_string(&c.path));
+    }
+    let mut managers: Vec<(&str, &str)> = conflicts.iter().map(|c| (c.manager.as_str(), c.api_version.as_str())).collect();
+    managers.dedup();
+    let mut msg = format!("Apply failed with {n} conflicts: ");
+    let parts: Vec<String> = managers
+        .iter()
+        .map(|(m, v)| {
+            let paths: Vec<String> = conflicts
+                .iter()
+                .filter(|c| c.manager == *m && c.api_version == *v)
+                .map(|c| format!("- {}", path_string(&c.path)))
+                .collect();
+            format!("conflicts with \"{m}\" using {v}:\n{}", paths.join("\n"))
+        })
+        .collect();
+    msg.push_str(&parts.join("\n"));
+    msg
+}
