@@ -158,3 +158,31 @@ fn create_and_label_record_their_managers() {
     // The labels map was new, so the labeller owns it too.
     assert_eq!(label["fieldsV1"], serde_json::json!({"f:metadata": {"f:labels": {".": {}, "f:x": {}}}}));
 }
+
+#[test]
+fn field_validation_strict_warn_ignore() {
+    let s = TestServer::start(BIN);
+    let bad = deployment("nginx:1", "{containerPort: 80}", "{name: A, value: '1'}", Some(1)).replace("  selector:", "  replicass: 3\n  selector:");
+    let err = s.fails(&["create", "--validate=strict", "-f", "-"], Some(&bad));
+    assert!(err.contains(r#"strict decoding error: unknown field "spec.replicass""#), "{err}");
+    assert!(s.fails(&["get", "deploy", "web"], None).contains("not found"), "nothing stored");
+    let out = s.kubectl_stdin(&["create", "--validate=warn", "-f", "-"], Some(&bad));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(r#"unknown field "spec.replicass""#), "{}", String::from_utf8_lossy(&out.stderr));
+    s.ok(&["delete", "deploy", "web"]);
+    let out = s.kubectl_stdin(&["create", "--validate=false", "-f", "-"], Some(&bad));
+    assert!(out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("unknown field"));
+    // kubectl patch sends no fieldValidation: Warn, and the unknown field is dropped.
+    let out = s.kubectl(&["patch", "deploy", "web", "--type=merge", "-p", r#"{"spec":{"bogus":1}}"#]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains(r#"unknown field "spec.bogus""#), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(get(&s, &["deploy", "web"])["spec"].get("bogus").is_none());
+    assert!(get(&s, &["deploy", "web"])["spec"].get("replicass").is_none());
+    let dry = s.kubectl_stdin(&["create", "--dry-run=server", "-f", "-"], Some(&configmap_yaml("dry")));
+    assert!(dry.status.success());
+    assert!(s.fails(&["get", "cm", "dry"], None).contains("not found"), "a dry run leaves nothing behind");
+}
+
+fn configmap_yaml(name: &str) -> String {
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: default}}\ndata: {{a: b}}\n")
+}

@@ -58,6 +58,10 @@ fn applied_config(req: &Req) -> ApiResult<Value> {
             req.name()
         )));
     }
+    let mut obj = obj;
+    let (g, v, k) = (req.def.group, req.def.version, req.def.kind);
+    req.warnings.lock().unwrap().extend(api::fieldvalidation::problems(g, v, k, &[], &obj));
+    api::fieldvalidation::prune(g, v, k, &mut obj);
     Ok(crate::convert::to_storage(req.def, obj))
 }
 

@@ -56,3 +56,87 @@ pub fn record_update(req: &Req, subresource: &str, old: &Value, new: &mut Value)
     set_managed(new, &managed);
     Ok(())
 }
+
+/// `?fieldValidation=`: what to do about unknown and duplicate fields.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FieldValidation {
+    Ignore,
+    Warn,
+    Strict,
+}
+
+/// The mode a request asks for (Warn when absent, as upstream); `options` names the
+/// options kind in errors (CreateOptions, UpdateOptions, PatchOptions).
+pub fn field_validation(req: &Req, options: &str) -> ApiResult<FieldValidation> {
+    match req.query.get("fieldValidation").unwrap_or("") {
+        "" | "Warn" => Ok(FieldValidation::Warn),
+        "Ignore" => Ok(FieldValidation::Ignore),
+        "Strict" => Ok(FieldValidation::Strict),
+        other => {
+            let detail = format!("Unsupported value: \"{other}\": supported values: \"\", \"Ignore\", \"Strict\", \"Warn\"");
+            Err(ApiError::new(422, "Invalid", format!("{options}.meta.k8s.io \"\" is invalid: fieldValidation: {detail}")).with_details(json!({
+                "group": "meta.k8s.io", "kind": options,
+                "causes": [{"reason": "FieldValueNotSupported", "message": detail, "field": "fieldValidation"}]
+            })))
+        }
+    }
+}
+
+fn report(req: &Req, mode: FieldValidation, problems: Vec<String>, strict: impl FnOnce(&[String]) -> ApiError) -> ApiResult<()> {
+    match mode {
+        _ if problems.is_empty() => Ok(()),
+        FieldValidation::Strict => Err(strict(&problems)),
+        FieldValidation::Warn => {
+            req.warnings.lock().unwrap().extend(problems);
+            Ok(())
+        }
+        FieldValidation::Ignore => Ok(()),
+    }
+}
+
+/// Checks a create or update body for unknown and duplicate fields.
+pub fn check_body(req: &Req, options: &str, obj: &Value) -> ApiResult<()> {
+    let mode = field_validation(req, options)?;
+    if mode == FieldValidation::Ignore {
+        return Ok(());
+    }
+    let (g, v, k) = (req.def.group, req.def.version, req.def.kind);
+    let ct = req.content_type.split(';').next().unwrap_or("").trim();
+    let problems = match ct {
+        "application/yaml" => api::fieldvalidation::yaml_problems(g, v, k, obj),
+        "application/vnd.kubernetes.protobuf" => Vec::new(),
+        _ => api::fieldvalidation::problems(g, v, k, &req.body, obj),
+    };
+    report(req, mode, problems, |p| {
+        let body_kind = obj["kind"].as_str().unwrap_or(k);
+        ApiError::bad_request(api::fieldvalidation::decode_error_message(body_kind, v, k, p))
+    })
+}
+
+/// Checks a patch and its result for unknown and duplicate fields.
+pub fn check_patch(req: &Req, content_type: &str, patched: &Value) -> ApiResult<()> {
+    use api::fieldvalidation::PatchType;
+    let mode = field_validation(req, "PatchOptions")?;
+    let patch_type = match content_type {
+        "application/json-patch+json" => PatchType::Json,
+        "application/merge-patch+json" => PatchType::Merge,
+        "application/strategic-merge-patch+json" => PatchType::StrategicMerge,
+        _ => return Ok(()),
+    };
+    if mode == FieldValidation::Ignore {
+        return Ok(());
+    }
+    let (g, v, k) = (req.def.group, req.def.version, req.def.kind);
+    let problems = api::fieldvalidation::patch_problems(g, v, k, patch_type, &req.body, patched);
+    report(req, mode, problems, |p| {
+        let err = api::fieldvalidation::patch_strict_error(patch_type, &req.body, patched, p);
+        ApiError::new(422, "Invalid", api::fieldvalidation::invalid_patch_message(&err)).with_details(json!({
+            "causes": [{"reason": err.error_type.cause_type(), "message": err.body(), "field": err.field}]
+        }))
+    })
+}
+
+/// The `Warning` header value for one warning: `299 - "text"`.
+pub fn warning_header(text: &str) -> String {
+    format!("299 - \"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}

@@ -37,6 +37,8 @@ pub struct Req {
     #[allow(dead_code)]
     pub user: User,
     pub user_agent: String,
+    /// Warnings for the client, sent as `Warning` headers.
+    pub warnings: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Req {
@@ -83,11 +85,27 @@ pub async fn handle(srv: Arc<Server>, inc: Incoming) -> ApiResult<Reply> {
         body: inc.body,
         user: inc.user,
         user_agent: inc.user_agent,
+        warnings: Default::default(),
     };
-    if let Some(sub) = req.subresource.clone() {
-        return subresource(req, &inc.method, &sub).await;
+    let warnings = req.warnings.clone();
+    let mut reply = dispatch(req, &inc.method).await;
+    if let Ok(r) = &mut reply {
+        let mut seen = std::collections::HashSet::new();
+        for w in warnings.lock().unwrap().iter().filter(|w| seen.insert(w.as_str())) {
+            if let Ok(v) = http::HeaderValue::from_str(&fields::warning_header(w)) {
+                r.headers_mut().append(http::header::WARNING, v);
+            }
+        }
     }
-    let verb = match (&inc.method, req.name.is_some()) {
+    reply
+}
+
+async fn dispatch(req: Req, method: &Method) -> ApiResult<Reply> {
+    let def = req.def;
+    if let Some(sub) = req.subresource.clone() {
+        return subresource(req, method, &sub).await;
+    }
+    let verb = match (method, req.name.is_some()) {
         (&Method::GET, true) => "get",
         (&Method::GET, false) if req.query.flag("watch") => "watch",
         (&Method::GET, false) => "list",
@@ -96,7 +114,7 @@ pub async fn handle(srv: Arc<Server>, inc: Incoming) -> ApiResult<Reply> {
         (&Method::PATCH, true) => "patch",
         (&Method::DELETE, true) => "delete",
         (&Method::DELETE, false) => "deletecollection",
-        _ => return Err(ApiError::method_not_supported(def, inc.method.as_str())),
+        _ => return Err(ApiError::method_not_supported(def, method.as_str())),
     };
     if !def.has_verb(verb) {
         return Err(ApiError::method_not_supported(def, verb));
