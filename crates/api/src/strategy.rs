@@ -74,17 +74,10 @@ pub fn prepare_for_create(def: &ResourceDef, obj: &mut Value) {
 /// The parts of an object that count as its spec when deciding on a new generation:
 /// everything but metadata and status.
 pub fn spec_changed(new: &Value, old: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(m) = v.as_object_mut() {
-            m.remove("metadata");
-            m.remove("status");
-            m.remove("apiVersion");
-            m.remove("kind");
-        }
-        v
-    };
-    strip(new) != strip(old)
+    const NOT_SPEC: [&str; 4] = ["metadata", "status", "apiVersion", "kind"];
+    let (Some(n), Some(o)) = (new.as_object(), old.as_object()) else { return new != old };
+    let spec = |m: &'_ serde_json::Map<String, Value>| m.iter().filter(|(k, _)| !NOT_SPEC.contains(&k.as_str())).count();
+    spec(n) != spec(o) || n.iter().filter(|(k, _)| !NOT_SPEC.contains(&k.as_str())).any(|(k, v)| o.get(k) != Some(v))
 }
 
 fn resource_list(c: &Value, which: &str) -> Vec<(String, String)> {

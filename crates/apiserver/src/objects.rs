@@ -70,14 +70,20 @@ pub fn random_suffix() -> String {
     (0..5).map(|_| ALPHABET[fastrand::usize(..ALPHABET.len())] as char).collect()
 }
 
-/// The object without the fields that every write changes (resourceVersion,
-/// generation), to tell whether an update changes anything. managedFields count: an
-/// apply that only takes ownership is a change.
-pub fn without_volatile(obj: &Value) -> Value {
-    let mut v = obj.clone();
-    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        m.remove("resourceVersion");
-        m.remove("generation");
+/// Whether two objects are the same but for what every write changes
+/// (resourceVersion, generation). managedFields count: an apply that only takes
+/// ownership is a change.
+pub fn same_except_volatile(a: &Value, b: &Value) -> bool {
+    let (Some(am), Some(bm)) = (a.as_object(), b.as_object()) else { return a == b };
+    let rest_equal = |x: &Map<String, Value>, y: &Map<String, Value>, skip: &[&str]| {
+        let count = |m: &Map<String, Value>| m.keys().filter(|k| !skip.contains(&k.as_str())).count();
+        count(x) == count(y) && x.iter().filter(|(k, _)| !skip.contains(&k.as_str())).all(|(k, v)| y.get(k) == Some(v))
+    };
+    if !rest_equal(am, bm, &["metadata"]) {
+        return false;
     }
-    v
+    match (am.get("metadata").and_then(Value::as_object), bm.get("metadata").and_then(Value::as_object)) {
+        (Some(x), Some(y)) => rest_equal(x, y, &["resourceVersion", "generation"]),
+        (x, y) => x == y,
+    }
 }

@@ -105,3 +105,18 @@ impl Client {
         resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default()
     }
 }
+
+impl Client {
+    /// Sends a prepared request (its URI is a path on the server); returns the status code.
+    pub async fn raw(&self, req: http::Request<Vec<u8>>) -> u16 {
+        let (mut parts, body) = req.into_parts();
+        parts.uri = format!("{}{}", self.base, parts.uri).parse().unwrap();
+        let req = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
+        let mut sender = self.sender.clone();
+        sender.ready().await.expect("connection ready");
+        let resp = sender.send_request(req).await.expect("request");
+        let code = resp.status().as_u16();
+        let _ = resp.into_body().collect().await;
+        code
+    }
+}

@@ -138,6 +138,18 @@ impl TestServer {
         Client::connect(&self.kubeconfig()).await
     }
 
+    /// CPU time (user + system) the server process has used so far, in seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        let pid = self.child.as_ref().map(|c| c.id()).unwrap_or(0);
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+        let ticks = field(11) + field(12);
+        ticks as f64 / 100.0
+    }
+
     /// Resident memory of the server process in KiB.
     pub fn rss_kib(&self) -> u64 {
         let pid = self.child.as_ref().map(|c| c.id()).unwrap_or(0);

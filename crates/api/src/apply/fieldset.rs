@@ -106,24 +106,41 @@ impl Set {
 
     pub fn union(&self, other: &Set) -> Set {
         let mut out = self.clone();
-        for p in other.paths() {
-            out.insert(&p);
-        }
+        out.union_in_place(other);
         out
     }
 
+    pub fn union_in_place(&mut self, other: &Set) {
+        self.member |= other.member;
+        for (el, child) in &other.children {
+            self.children.entry(el.clone()).or_default().union_in_place(child);
+        }
+    }
+
+    /// Members of `self` that are not members of `other` (walking both tries at once).
     pub fn difference(&self, other: &Set) -> Set {
-        let mut out = Set::default();
-        for p in self.paths().into_iter().filter(|p| !other.contains(p)) {
-            out.insert(&p);
+        let mut out = Set { member: self.member && !other.member, children: BTreeMap::new() };
+        for (el, child) in &self.children {
+            let d = match other.children.get(el) {
+                Some(o) => child.difference(o),
+                None => child.clone(),
+            };
+            if !d.is_empty() {
+                out.children.insert(el.clone(), d);
+            }
         }
         out
     }
 
     pub fn intersection(&self, other: &Set) -> Set {
-        let mut out = Set::default();
-        for p in self.paths().into_iter().filter(|p| other.contains(p)) {
-            out.insert(&p);
+        let mut out = Set { member: self.member && other.member, children: BTreeMap::new() };
+        for (el, child) in &self.children {
+            if let Some(o) = other.children.get(el) {
+                let i = child.intersection(o);
+                if !i.is_empty() {
+                    out.children.insert(el.clone(), i);
+                }
+            }
         }
         out
     }

@@ -100,11 +100,7 @@ impl Managed {
         let (before, after) = (owned_fields(ctx, old, w.subresource), owned_fields(ctx, new, w.subresource));
         let removed = before.difference(&after);
         let mut changed = after.difference(&before);
-        for p in after.intersection(&before).paths() {
-            if typed::value_at(old, &p) != typed::value_at(new, &p) && is_leaf_value(new, &p) {
-                changed.insert(&p);
-            }
-        }
+        changed.union_in_place(&typed::modified_leaves(old, new, &after.intersection(&before)));
         let taken = changed.union(&removed);
         for e in self.entries.iter_mut() {
             e.fields = e.fields.difference(&taken);
@@ -198,25 +194,22 @@ fn strip_for_apply(obj: &Value, subresource: &str) -> Value {
     v
 }
 
+/// Metadata no manager owns: identity and what the server sets.
+const UNOWNED_METADATA: &[&str] = &[
+    "name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "selfLink",
+    "managedFields", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName",
+];
+
 fn owned_fields(ctx: &Ctx, obj: &Value, subresource: &str) -> Set {
-    let mut v = strip_for_apply(obj, subresource);
-    if let Some(m) = v.as_object_mut() {
-        m.remove("apiVersion");
-        m.remove("kind");
-        if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
-            for f in ["name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "selfLink",
-                      "managedFields", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName"] {
-                meta.remove(f);
-            }
-            if meta.is_empty() {
-                m.remove("metadata");
-            }
-        }
-        if subresource == "status" {
-            m.remove("metadata");
-        }
-    }
-    typed::field_set(ctx, &v)
+    let status_only = subresource == "status";
+    let keep_top = |k: &str| match k {
+        "apiVersion" | "kind" => false,
+        "status" => status_only,
+        "metadata" => !status_only,
+        _ => !status_only,
+    };
+    let keep_meta = |k: &str| !UNOWNED_METADATA.contains(&k);
+    typed::field_set_filtered(ctx, obj, &keep_top, &keep_meta)
 }
 
 /// Upstream's conflict message: `Apply failed with 1 conflict: conflict with "m" using apps/v1: .spec.replicas`.

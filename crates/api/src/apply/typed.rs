@@ -135,19 +135,7 @@ fn walk(ctx: &Ctx, v: &Value, schema: Option<&'static Value>, names: &mut Vec<St
         Value::Object(m) => {
             let is_map = ctx.resolve(schema).is_some_and(is_map_schema);
             for (k, child) in m {
-                let child_schema = ctx.child_schema(schema, k);
-                if !is_map {
-                    names.push(k.clone());
-                }
-                let node = set.children.entry(PathElement::Field(k.clone())).or_default();
-                walk(ctx, child, child_schema, names, node);
-                let child_is_map = child.is_object() && ctx.resolve(child_schema).is_some_and(is_map_schema);
-                if node.children.is_empty() || child_is_map {
-                    node.member = true;
-                }
-                if !is_map {
-                    names.pop();
-                }
+                walk_field(ctx, k, child, schema, is_map, names, set);
             }
         }
         Value::Array(items) => {
@@ -174,24 +162,96 @@ fn walk(ctx: &Ctx, v: &Value, schema: Option<&'static Value>, names: &mut Vec<St
     }
 }
 
+/// Adds one field of an object (struct field or map entry) and what is below it.
+fn walk_field(
+    ctx: &Ctx,
+    k: &str,
+    child: &Value,
+    parent: Option<&'static Value>,
+    parent_is_map: bool,
+    names: &mut Vec<String>,
+    set: &mut Set,
+) {
+    let child_schema = ctx.child_schema(parent, k);
+    if !parent_is_map {
+        names.push(k.to_string());
+    }
+    let node = set.children.entry(PathElement::Field(k.to_string())).or_default();
+    walk(ctx, child, child_schema, names, node);
+    let child_is_map = child.is_object() && ctx.resolve(child_schema).is_some_and(is_map_schema);
+    if node.children.is_empty() || child_is_map {
+        node.member = true;
+    }
+    if !parent_is_map {
+        names.pop();
+    }
+}
+
+/// The field set of the top-level fields `keep_top` accepts and, inside metadata, the
+/// fields `keep_meta` accepts; without copying the object.
+pub fn field_set_filtered(ctx: &Ctx, obj: &Value, keep_top: &dyn Fn(&str) -> bool, keep_meta: &dyn Fn(&str) -> bool) -> Set {
+    let mut set = Set::default();
+    let Some(m) = obj.as_object() else { return set };
+    let mut names = Vec::new();
+    for (k, v) in m.iter().filter(|(k, _)| keep_top(k)) {
+        match (k.as_str(), v.as_object()) {
+            ("metadata", Some(meta)) => {
+                let meta_schema = ctx.child_schema(ctx.root, "metadata");
+                names.push("metadata".to_string());
+                let mut node = Set::default();
+                for (mk, mv) in meta.iter().filter(|(mk, _)| keep_meta(mk)) {
+                    walk_field(ctx, mk, mv, meta_schema, false, &mut names, &mut node);
+                }
+                names.pop();
+                if !node.children.is_empty() {
+                    set.children.insert(PathElement::Field("metadata".into()), node);
+                }
+            }
+            _ => walk_field(ctx, k, v, ctx.root, false, &mut names, &mut set),
+        }
+    }
+    set
+}
+
+/// One step down a path.
+pub fn step<'v>(v: &'v Value, el: &PathElement) -> Option<&'v Value> {
+    match el {
+        PathElement::Field(f) => v.get(f),
+        PathElement::Index(i) => v.get(*i),
+        PathElement::Key(k) => {
+            let key: Map<String, Value> = serde_json::from_str(k).ok()?;
+            v.as_array()?.iter().find(|item| matches_key(item, &key))
+        }
+        PathElement::Value(want) => {
+            let want: Value = serde_json::from_str(want).ok()?;
+            v.as_array()?.iter().find(|item| **item == want)
+        }
+    }
+}
+
+/// The leaves of `common` (paths both objects have) whose values differ.
+pub fn modified_leaves(old: &Value, new: &Value, common: &Set) -> Set {
+    let mut out = Set::default();
+    for (el, child) in &common.children {
+        let (Some(o), Some(n)) = (step(old, el), step(new, el)) else { continue };
+        if child.children.is_empty() {
+            let comparable = !matches!(n, Value::Object(m) if !m.is_empty());
+            if child.member && comparable && o != n {
+                out.children.entry(el.clone()).or_default().member = true;
+            }
+            continue;
+        }
+        let sub = modified_leaves(o, n, child);
+        if !sub.is_empty() {
+            out.children.insert(el.clone(), sub);
+        }
+    }
+    out
+}
+
 /// The value at a path, if the object has it.
 pub fn value_at<'v>(obj: &'v Value, path: &[PathElement]) -> Option<&'v Value> {
-    let mut cur = obj;
-    for el in path {
-        cur = match el {
-            PathElement::Field(f) => cur.get(f)?,
-            PathElement::Index(i) => cur.get(*i)?,
-            PathElement::Key(k) => {
-                let key: Map<String, Value> = serde_json::from_str(k).ok()?;
-                cur.as_array()?.iter().find(|item| matches_key(item, &key))?
-            }
-            PathElement::Value(v) => {
-                let want: Value = serde_json::from_str(v).ok()?;
-                cur.as_array()?.iter().find(|item| **item == want)?
-            }
-        };
-    }
-    Some(cur)
+    path.iter().try_fold(obj, |cur, el| step(cur, el))
 }
 
 /// Merges an applied configuration into a live object: maps and structs field by

@@ -246,7 +246,7 @@ fn prepare_update(req: &Req, part: Part, new: Value, old: &Value) -> ApiResult<V
             &format!("Precondition failed: UID in precondition: {new_uid}, UID in object meta: {}", objects::uid(old)),
         ));
     }
-    let old_meta = old["metadata"].as_object().cloned().unwrap_or_default();
+    let old_meta = &old["metadata"];
     let meta = meta_mut(&mut new);
     for f in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
         match old_meta.get(f) {
@@ -287,7 +287,7 @@ pub(super) async fn update_loop(
         if let Ownership::Update(sub) = ownership {
             super::fields::record_update(req, sub, &cur.value, &mut new)?;
         }
-        if objects::without_volatile(&new) == objects::without_volatile(&cur.value) {
+        if objects::same_except_volatile(&new, &cur.value) {
             return Ok(cur.value.clone());
         }
         if req.query.dry_run()? {
