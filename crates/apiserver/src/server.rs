@@ -115,7 +115,7 @@ async fn route(srv: Arc<Server>, req: Request<Body>, cert_user: Option<User>) ->
         _ => {}
     }
     if path.starts_with("/openapi/") {
-        return openapi::serve(&path, &accept);
+        return openapi::serve(&req).await;
     }
     let target = reqinfo::parse(&path);
     let aggregated = negotiate::wants_aggregated_discovery(accept.as_deref());

@@ -2,6 +2,8 @@
 //! types and docs) and built once, on first use: the source for OpenAPI documents,
 //! field validation and server-side apply.
 
+pub mod extensions;
+
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
