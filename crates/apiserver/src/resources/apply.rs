@@ -29,8 +29,11 @@ fn conflict_error(req: &Req, conflicts: &[Conflict]) -> ApiError {
 
 /// The applied configuration, checked against the request.
 fn applied_config(req: &Req) -> ApiResult<Value> {
-    let text = String::from_utf8_lossy(&req.body);
-    let obj = crate::yaml::parse(&text).map_err(ApiError::bad_request)?;
+    // Clients mostly send JSON (which is YAML too); parse it as such first.
+    let obj = match serde_json::from_slice::<Value>(&req.body) {
+        Ok(v) => v,
+        Err(_) => crate::yaml::parse(&String::from_utf8_lossy(&req.body)).map_err(ApiError::bad_request)?,
+    };
     if !obj.is_object() {
         return Err(ApiError::bad_request("error decoding YAML: the applied configuration must be an object"));
     }

@@ -14,8 +14,12 @@ use crate::server::{bytes_reply, json_reply, Reply};
 
 /// An object converted to the version the request addresses (versions that share
 /// storage may differ, e.g. HPAs in autoscaling v1 and v2).
-pub fn served_value(def: &ResourceDef, obj: &Value) -> Value {
-    crate::convert::to_version(def, obj)
+pub fn served_value<'a>(def: &ResourceDef, obj: &'a Value) -> std::borrow::Cow<'a, Value> {
+    if obj.get("apiVersion").and_then(Value::as_str) == Some(def.api_version().as_str()) {
+        std::borrow::Cow::Borrowed(obj)
+    } else {
+        std::borrow::Cow::Owned(crate::convert::to_version(def, obj))
+    }
 }
 
 fn needs_conversion(def: &ResourceDef, obj: &CachedObject) -> bool {
@@ -44,7 +48,7 @@ fn table_row(req: &Req, obj: &Value, now: chrono::DateTime<chrono::Utc>) -> Valu
     let cells = api::table::cells(req.def.group, req.def.kind, &served, now);
     let object = match req.query.get("includeObject") {
         Some("None") => Value::Null,
-        Some("Object") => served,
+        Some("Object") => served.into_owned(),
         _ => partial_metadata(obj),
     };
     if object.is_null() {

@@ -171,7 +171,7 @@ impl Watcher {
 
     fn encode_value(&mut self, kind: EventKind, obj: &Value) -> Bytes {
         let object = match self.output {
-            Output::Json => output::served_value(self.def, obj),
+            Output::Json => output::served_value(self.def, obj).into_owned(),
             Output::PartialMetadata => output::partial_metadata(obj),
             Output::Table => {
                 let with_columns = !self.table_columns_sent;

@@ -511,7 +511,7 @@ pub async fn delete_collection(req: &Req) -> ApiResult<Reply> {
         let mut r = req.clone();
         r.namespace = req.def.namespaced.then_some(ns);
         match delete_one(&r, &name, &opts).await {
-            Ok(v) => items.push(output::served_value(req.def, &v)),
+            Ok(v) => items.push(output::served_value(req.def, &v).into_owned()),
             Err(e) if e.code == 404 => {}
             Err(e) => return Err(e),
         }
