@@ -38,7 +38,11 @@ async fn run(server: &TestServer, clients: &[Client], label: &str, kind: &'stati
             let name = format!("d{i}");
             let path = format!("/apis/apps/v1/namespaces/default/deployments/{name}");
             for n in 1..=PER_OBJECT {
-                let code = if kind == "smp" {
+                let code = if kind == "baseline" {
+                    let patch = json!({"metadata": {"labels": {"n": n.to_string()}}});
+                    let p = format!("/api/v1/namespaces/default/configmaps/{name}");
+                    send(&c, "PATCH", &p, "application/merge-patch+json", &patch).await
+                } else if kind == "smp" {
                     let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "image": format!("registry.example/sidecar:{n}")}]}}}});
                     send(&c, "PATCH", &path, "application/strategic-merge-patch+json", &patch).await
                 } else {
@@ -70,6 +74,11 @@ fn main() {
             let (code, body) = clients[0].request("POST", "/apis/apps/v1/namespaces/default/deployments", Some(&deployment(&format!("d{i}"), 0))).await;
             assert_eq!(code, 201, "{}", String::from_utf8_lossy(&body));
         }
+        for i in 0..OBJECTS {
+            let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("d{i}")}, "data": {"k": "v"}});
+            assert_eq!(clients[0].request("POST", "/api/v1/namespaces/default/configmaps", Some(&cm)).await.0, 201);
+        }
+        run(&server, &clients, "baseline: merge patch of a ConfigMap label", "baseline").await;
         run(&server, &clients, "strategic merge patch", "smp").await;
         run(&server, &clients, "server-side apply", "ssa").await;
     });

@@ -117,17 +117,13 @@ impl Managed {
     /// with other managers (taken over instead when `force`).
     pub fn apply(&mut self, ctx: &Ctx, w: &Writer, live: &Value, applied: &Value, force: bool) -> Result<Value, Vec<Conflict>> {
         let applied_set = owned_fields(ctx, applied, w.subresource);
+        // Leaves the applied configuration sets to a value other than the live one.
+        let differing = typed::modified_leaves(live, applied, &applied_set);
         let mut conflicts = Vec::new();
-        for p in applied_set.paths() {
-            if !is_leaf_value(applied, &p) || typed::value_at(live, &p) == typed::value_at(applied, &p) {
-                continue;
-            }
-            if typed::value_at(live, &p).is_none() {
-                continue;
-            }
-            for e in &self.entries {
-                if !e.same_owner(w.manager, "Apply", w.api_version, w.subresource) && e.fields.contains(&p) {
-                    conflicts.push(Conflict { manager: e.manager.clone(), api_version: e.api_version.clone(), path: p.clone() });
+        if !differing.is_empty() {
+            for e in self.entries.iter().filter(|e| !e.same_owner(w.manager, "Apply", w.api_version, w.subresource)) {
+                for path in e.fields.intersection(&differing).paths() {
+                    conflicts.push(Conflict { manager: e.manager.clone(), api_version: e.api_version.clone(), path });
                 }
             }
         }
@@ -168,19 +164,8 @@ pub struct Writer<'a> {
     pub now: &'a str,
 }
 
-/// A path whose value is a scalar, an atomic list, or an empty object: what a value
-/// comparison means something for.
-fn is_leaf_value(obj: &Value, p: &Path) -> bool {
-    match typed::value_at(obj, p) {
-        Some(Value::Object(m)) => m.is_empty(),
-        Some(_) => true,
-        None => false,
-    }
-}
-
-/// Fields no manager owns: identity and server-set metadata, and the part of the
-/// object the written resource does not cover (status for the main resource,
-/// everything but status for the status subresource).
+/// The part of an applied configuration the written resource covers: status is
+/// dropped for the main resource; the status subresource takes only status.
 fn strip_for_apply(obj: &Value, subresource: &str) -> Value {
     let mut v = obj.clone();
     if let Some(m) = v.as_object_mut() {
