@@ -94,10 +94,19 @@ fn report(req: &Req, mode: FieldValidation, problems: Vec<String>, strict: impl 
     }
 }
 
-/// Checks a create or update body for unknown and duplicate fields.
-pub fn check_body(req: &Req, options: &str, obj: &Value) -> ApiResult<()> {
+/// Drops unknown fields (never stored), unless the check found none.
+fn prune_if_needed(req: &Req, mode: FieldValidation, problems: &[String], obj: &mut Value) {
+    if mode == FieldValidation::Ignore || problems.iter().any(|p| p.starts_with("unknown field")) {
+        api::fieldvalidation::prune(req.def.group, req.def.version, req.def.kind, obj);
+    }
+}
+
+/// Checks a create or update body for unknown and duplicate fields, and drops the
+/// unknown ones when they are not an error.
+pub fn check_body(req: &Req, options: &str, obj: &mut Value) -> ApiResult<()> {
     let mode = field_validation(req, options)?;
     if mode == FieldValidation::Ignore {
+        prune_if_needed(req, mode, &[], obj);
         return Ok(());
     }
     let (g, v, k) = (req.def.group, req.def.version, req.def.kind);
@@ -107,14 +116,14 @@ pub fn check_body(req: &Req, options: &str, obj: &Value) -> ApiResult<()> {
         "application/vnd.kubernetes.protobuf" => Vec::new(),
         _ => api::fieldvalidation::problems(g, v, k, &req.body, obj),
     };
-    report(req, mode, problems, |p| {
-        let body_kind = obj["kind"].as_str().unwrap_or(k);
-        ApiError::bad_request(api::fieldvalidation::decode_error_message(body_kind, v, k, p))
-    })
+    prune_if_needed(req, mode, &problems, obj);
+    let body_kind = obj["kind"].as_str().unwrap_or(k).to_string();
+    report(req, mode, problems, |p| ApiError::bad_request(api::fieldvalidation::decode_error_message(&body_kind, v, k, p)))
 }
 
-/// Checks a patch and its result for unknown and duplicate fields.
-pub fn check_patch(req: &Req, content_type: &str, patched: &Value) -> ApiResult<()> {
+/// Checks a patch and its result for unknown and duplicate fields, and drops the
+/// unknown ones when they are not an error.
+pub fn check_patch(req: &Req, content_type: &str, patched: &mut Value) -> ApiResult<()> {
     use api::fieldvalidation::PatchType;
     let mode = field_validation(req, "PatchOptions")?;
     let patch_type = match content_type {
@@ -124,12 +133,16 @@ pub fn check_patch(req: &Req, content_type: &str, patched: &Value) -> ApiResult<
         _ => return Ok(()),
     };
     if mode == FieldValidation::Ignore {
+        prune_if_needed(req, mode, &[], patched);
         return Ok(());
     }
     let (g, v, k) = (req.def.group, req.def.version, req.def.kind);
     let problems = api::fieldvalidation::patch_problems(g, v, k, patch_type, &req.body, patched);
-    report(req, mode, problems, |p| {
-        let err = api::fieldvalidation::patch_strict_error(patch_type, &req.body, patched, p);
+    let strict_err = (mode == FieldValidation::Strict && !problems.is_empty())
+        .then(|| api::fieldvalidation::patch_strict_error(patch_type, &req.body, patched, &problems));
+    prune_if_needed(req, mode, &problems, patched);
+    report(req, mode, problems, |_| {
+        let err = strict_err.expect("computed for Strict");
         ApiError::new(422, "Invalid", api::fieldvalidation::invalid_patch_message(&err)).with_details(json!({
             "causes": [{"reason": err.error_type.cause_type(), "message": err.body(), "field": err.field}]
         }))

@@ -143,8 +143,7 @@ fn storage_bytes(obj: &Value) -> Vec<u8> {
 pub async fn create(req: &Req) -> ApiResult<Reply> {
     let mut obj = decode_json(req)?;
     check_type(req, &mut obj)?;
-    super::fields::check_body(req, "CreateOptions", &obj)?;
-    api::fieldvalidation::prune(req.def.group, req.def.version, req.def.kind, &mut obj);
+    super::fields::check_body(req, "CreateOptions", &mut obj)?;
     create_object(req, crate::convert::to_storage(req.def, obj), Ownership::Update("")).await
 }
 
@@ -327,8 +326,7 @@ pub(super) async fn update_loop(
 pub async fn update(req: &Req, part: Part) -> ApiResult<Reply> {
     let mut body = decode_json(req)?;
     check_type(req, &mut body)?;
-    super::fields::check_body(req, "UpdateOptions", &body)?;
-    api::fieldvalidation::prune(req.def.group, req.def.version, req.def.kind, &mut body);
+    super::fields::check_body(req, "UpdateOptions", &mut body)?;
     if part == Part::Main && strategy::create_on_update(req.def) {
         req.srv.cache.sync().await?;
         if req.srv.cache.resource(req.def.storage).get(&req.key()).is_none() {
@@ -351,8 +349,7 @@ pub async fn patch(req: &Req, part: Part) -> ApiResult<Reply> {
     let new = update_loop(req, part, Ownership::Update(part.subresource()), |cur| {
         let served = output::served_value(def, cur);
         let mut patched = apply_patch(&ct, def.group, def.kind, &served, &req.body)?;
-        super::fields::check_patch(req, &ct, &patched)?;
-        api::fieldvalidation::prune(def.group, def.version, def.kind, &mut patched);
+        super::fields::check_patch(req, &ct, &mut patched)?;
         if !patched.is_object() {
             return Err(ApiError::bad_request("the patch produced something that is not an object"));
         }
