@@ -31,10 +31,13 @@ pub struct CachedObject {
 
 impl CachedObject {
     pub fn from_kv(kv: &KeyValue, rev: i64) -> Option<Arc<CachedObject>> {
-        let mut value: Value = serde_json::from_slice(&kv.value).ok()?;
+        Self::from_value(kv.key.clone(), rev, serde_json::from_slice(&kv.value).ok()?)
+    }
+
+    pub fn from_value(key: String, rev: i64, mut value: Value) -> Option<Arc<CachedObject>> {
         crate::objects::set_resource_version(&mut value, rev);
         let json = Bytes::from(serde_json::to_vec(&value).ok()?);
-        Some(Arc::new(CachedObject { key: kv.key.clone(), rev, value, json }))
+        Some(Arc::new(CachedObject { key, rev, value, json }))
     }
 
     pub fn namespace(&self) -> &str {
@@ -68,14 +71,27 @@ pub struct CachedEvent {
 }
 
 impl CachedEvent {
-    fn from_store(ev: &Event) -> Option<CachedEvent> {
+    /// The event for a store change. `current` is the cached object for the key (the
+    /// previous value, when revisions agree) and `written` the new value as the writer
+    /// parsed it: both spare decoding again.
+    fn from_store(ev: &Event, current: Option<Arc<CachedObject>>, written: Option<Value>) -> Option<CachedEvent> {
         let rev = ev.revision();
-        let prev = ev.prev.as_ref().and_then(|p| CachedObject::from_kv(p, p.mod_revision));
-        let (kind, object) = match ev.event_type {
-            EventType::Put if ev.prev.is_none() => (EventKind::Added, CachedObject::from_kv(&ev.kv, rev)?),
-            EventType::Put => (EventKind::Modified, CachedObject::from_kv(&ev.kv, rev)?),
+        let prev = match (&ev.prev, current) {
+            (Some(p), Some(c)) if c.rev == p.mod_revision => Some(c),
+            (Some(p), _) => CachedObject::from_kv(p, p.mod_revision),
+            (None, _) => None,
+        };
+        let key = ev.kv.key.clone();
+        let object = match (ev.event_type, written, &prev) {
             // A deleted object is served with the delete's revision.
-            EventType::Delete => (EventKind::Deleted, CachedObject::from_kv(&ev.kv, rev)?),
+            (EventType::Delete, _, Some(p)) => CachedObject::from_value(key, rev, p.value.clone())?,
+            (EventType::Put, Some(v), _) => CachedObject::from_value(key, rev, v)?,
+            _ => CachedObject::from_kv(&ev.kv, rev)?,
+        };
+        let kind = match ev.event_type {
+            EventType::Put if ev.prev.is_none() => EventKind::Added,
+            EventType::Put => EventKind::Modified,
+            EventType::Delete => EventKind::Deleted,
         };
         Some(CachedEvent { kind, rev, object, prev })
     }
@@ -143,7 +159,15 @@ impl ResourceCache {
     }
 }
 
+/// A cheap content hash (FNV-1a) to match a store event with the write that made it.
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3))
+}
+
 pub struct WatchCache {
+    /// Values being written, by key: the cache takes them instead of decoding the
+    /// stored bytes again (matched by content hash, so a stale one is just dropped).
+    written: std::sync::Mutex<HashMap<String, (u64, Value)>>,
     store: Arc<dyn Store>,
     resources: HashMap<String, Arc<ResourceCache>>,
     revision: watch::Sender<i64>,
@@ -159,7 +183,7 @@ impl WatchCache {
             resources.insert(s.to_string(), Arc::new(ResourceCache::new(s, rev)));
         }
         let (revision, _) = watch::channel(rev);
-        let cache = Arc::new(WatchCache { store: store.clone(), resources, revision });
+        let cache = Arc::new(WatchCache { written: Default::default(), store: store.clone(), resources, revision });
         for kv in &snapshot.kvs {
             if let (Some(rc), Some(obj)) = (cache.for_key(&kv.key), CachedObject::from_kv(kv, kv.mod_revision)) {
                 rc.state.write().unwrap().objects.insert(kv.key.clone(), obj);
@@ -196,9 +220,28 @@ impl WatchCache {
         }
     }
 
+    /// Announces a write of `value` (serialized as `bytes`) to `key`.
+    pub fn expect_write(&self, key: &str, bytes: &[u8], value: Value) {
+        self.written.lock().unwrap().insert(key.to_string(), (content_hash(bytes), value));
+    }
+
+    /// Drops an announced write that did not happen.
+    pub fn forget_write(&self, key: &str) {
+        self.written.lock().unwrap().remove(key);
+    }
+
+    fn take_written(&self, ev: &Event) -> Option<Value> {
+        if ev.event_type != EventType::Put {
+            return None;
+        }
+        let (hash, value) = self.written.lock().unwrap().remove(&ev.kv.key)?;
+        (hash == content_hash(&ev.kv.value)).then_some(value)
+    }
+
     fn ingest(&self, ev: &Event) {
         let Some(rc) = self.for_key(&ev.kv.key) else { return };
-        match CachedEvent::from_store(ev) {
+        let current = rc.get(&ev.kv.key);
+        match CachedEvent::from_store(ev, current, self.take_written(ev)) {
             Some(ce) => rc.apply(Arc::new(ce)),
             None => tracing::warn!("watch cache: undecodable value at {}", ev.kv.key),
         }
@@ -278,7 +321,8 @@ impl WatchCache {
             store::StoreError::Compacted(c) => ApiError::expired(format!("too old resource version: {rv} ({c})")),
             other => other.into(),
         })?;
-        let mut all: Vec<Arc<CachedEvent>> = older.iter().filter_map(CachedEvent::from_store).map(Arc::new).collect();
+        let mut all: Vec<Arc<CachedEvent>> =
+            older.iter().filter_map(|e| CachedEvent::from_store(e, None, None)).map(Arc::new).collect();
         all.extend(initial);
         Ok(Subscription { initial: all, live })
     }

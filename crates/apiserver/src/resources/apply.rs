@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::fields::{self, ctx_for, invalid_patch_options, set_managed};
 use super::write::{self, Ownership, Part};
-use super::{output, Req};
+use super::Req;
 use crate::server::Reply;
 use crate::status::{ApiError, ApiResult};
 
@@ -101,5 +101,5 @@ pub async fn apply(req: &Req, part: Part) -> ApiResult<Reply> {
         Ok(merged)
     })
     .await?;
-    Ok(output::value_reply(req, 200, &new))
+    Ok(new.reply(req, 200))
 }

@@ -80,7 +80,7 @@ pub async fn update(req: &Req) -> ApiResult<Reply> {
     let scale = write::decode_json(req)?;
     check_scale(req, &scale)?;
     let new = write::update_loop(req, Part::Main, write::Ownership::Update("scale"), |cur| apply_scale(cur, &scale)).await?;
-    Ok(json_reply(200, &to_scale(&new)))
+    Ok(json_reply(200, &to_scale(new.value())))
 }
 
 pub async fn patch(req: &Req) -> ApiResult<Reply> {
@@ -91,5 +91,5 @@ pub async fn patch(req: &Req) -> ApiResult<Reply> {
         apply_scale(cur, &patched)
     })
     .await?;
-    Ok(json_reply(200, &to_scale(&new)))
+    Ok(json_reply(200, &to_scale(new.value())))
 }

@@ -7,6 +7,9 @@ use store::StoreError;
 
 use super::read;
 use super::{output, Req};
+use std::sync::Arc;
+
+use crate::cache::CachedObject;
 use crate::objects::{self, meta_mut};
 use crate::server::{json_reply, Reply};
 use crate::status::{ApiError, ApiResult};
@@ -131,6 +134,60 @@ fn invalid(req: &Req, obj: &Value, errs: Vec<api::errors::FieldError>) -> ApiRes
     }
 }
 
+/// A written object: as the cache serves it, or (dry runs, completed deletions) a
+/// value that was never cached.
+pub enum Written {
+    Cached(Arc<CachedObject>),
+    Value(Value),
+}
+
+impl Written {
+    pub fn value(&self) -> &Value {
+        match self {
+            Written::Cached(o) => &o.value,
+            Written::Value(v) => v,
+        }
+    }
+
+    pub fn reply(&self, req: &Req, code: u16) -> Reply {
+        match self {
+            Written::Cached(o) => output::object_reply(req, code, o),
+            Written::Value(v) => output::value_reply(req, code, v),
+        }
+    }
+}
+
+/// Stores `obj` at `key` (a create, or a compare-and-swap on `expected`), and returns
+/// it as the cache serves it; the cache takes the value instead of decoding it again.
+async fn store_put(req: &Req, key: &str, mut obj: Value, expected: Option<i64>) -> Result<Arc<CachedObject>, StoreError> {
+    if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+        m.remove("selfLink");
+    }
+    let bytes = serde_json::to_vec(&obj).expect("JSON values serialize");
+    let cache = &req.srv.cache;
+    cache.expect_write(key, &bytes, obj);
+    let fallback = bytes.clone();
+    let written = match expected {
+        None => req.srv.store.create(key, bytes).await,
+        Some(rev) => req.srv.store.update(key, bytes, rev).await,
+    };
+    let rev = match written {
+        Ok(rev) => rev,
+        Err(e) => {
+            cache.forget_write(key);
+            return Err(e);
+        }
+    };
+    if cache.wait_for(rev).await.is_ok() {
+        if let Some(o) = cache.resource(req.def.storage).get(key).filter(|o| o.rev == rev) {
+            return Ok(o);
+        }
+    }
+    let value = serde_json::from_slice(&fallback).map_err(|e| StoreError::Internal(e.to_string()))?;
+    CachedObject::from_value(key.to_string(), rev, value).ok_or_else(|| StoreError::Internal("unencodable object".into()))
+}
+
 fn storage_bytes(obj: &Value) -> Vec<u8> {
     let mut v = obj.clone();
     if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -193,11 +250,8 @@ pub async fn create_object(req: &Req, mut obj: Value, ownership: Ownership) -> A
         }
         return Ok(output::value_reply(req, 201, &obj));
     }
-    match req.srv.store.create(&key, storage_bytes(&obj)).await {
-        Ok(rev) => {
-            objects::set_resource_version(&mut obj, rev);
-            Ok(output::value_reply(req, 201, &obj))
-        }
+    match store_put(req, &key, obj, None).await {
+        Ok(o) => Ok(output::object_reply(req, 201, &o)),
         Err(StoreError::AlreadyExists) => Err(ApiError::already_exists(req.def, &name)),
         Err(e) => Err(e.into()),
     }
@@ -274,7 +328,7 @@ pub(super) async fn update_loop(
     part: Part,
     ownership: Ownership,
     change: impl Fn(&Value) -> ApiResult<Value>,
-) -> ApiResult<Value> {
+) -> ApiResult<Written> {
     loop {
         let cur = read::current(req).await?;
         let proposed = crate::convert::to_storage(req.def, change(&cur.value)?);
@@ -287,12 +341,12 @@ pub(super) async fn update_loop(
             super::fields::record_update(req, sub, &cur.value, &mut new)?;
         }
         if objects::same_except_volatile(&new, &cur.value) {
-            return Ok(cur.value.clone());
+            return Ok(Written::Cached(cur));
         }
         if req.query.dry_run()? {
             let mut new = new;
             objects::set_resource_version(&mut new, cur.rev);
-            return Ok(new);
+            return Ok(Written::Value(new));
         }
         let key = req.key();
         if objects::is_deleting(&new) && objects::finalizers(&new).is_empty() {
@@ -301,7 +355,7 @@ pub(super) async fn update_loop(
                 Ok((rev, _)) => {
                     let mut gone = new;
                     objects::set_resource_version(&mut gone, rev);
-                    Ok(gone)
+                    Ok(Written::Value(gone))
                 }
                 Err(StoreError::Conflict(_)) if pinned.is_empty() => continue,
                 Err(StoreError::Conflict(_)) => Err(ApiError::modified(req.def, req.name())),
@@ -309,12 +363,8 @@ pub(super) async fn update_loop(
                 Err(e) => Err(e.into()),
             };
         }
-        match req.srv.store.update(&key, storage_bytes(&new), cur.rev).await {
-            Ok(rev) => {
-                let mut new = new;
-                objects::set_resource_version(&mut new, rev);
-                return Ok(new);
-            }
+        match store_put(req, &key, new, Some(cur.rev)).await {
+            Ok(o) => return Ok(Written::Cached(o)),
             Err(StoreError::Conflict(_)) if pinned.is_empty() => continue,
             Err(StoreError::Conflict(_)) => return Err(ApiError::modified(req.def, req.name())),
             Err(StoreError::NotFound) => return Err(ApiError::not_found(req.def, req.name())),
@@ -334,7 +384,7 @@ pub async fn update(req: &Req, part: Part) -> ApiResult<Reply> {
         }
     }
     let new = update_loop(req, part, Ownership::Update(part.subresource()), |_| Ok(body.clone())).await?;
-    Ok(output::value_reply(req, 200, &new))
+    Ok(new.reply(req, 200))
 }
 
 pub async fn patch(req: &Req, part: Part) -> ApiResult<Reply> {
@@ -356,7 +406,7 @@ pub async fn patch(req: &Req, part: Part) -> ApiResult<Reply> {
         Ok(patched)
     })
     .await?;
-    Ok(output::value_reply(req, 200, &new))
+    Ok(new.reply(req, 200))
 }
 
 pub fn apply_patch(ct: &str, group: &str, kind: &str, doc: &Value, body: &[u8]) -> ApiResult<Value> {
