@@ -137,7 +137,10 @@ impl Managed {
         for e in self.entries.iter_mut().filter(|e| !e.same_owner(w.manager, "Apply", w.api_version, w.subresource)) {
             e.fields = e.fields.difference(&conflicting);
         }
-        let mut merged = typed::merge(ctx, live, &strip_for_apply(applied, w.subresource));
+        let mut merged = match strip_for_apply(applied, w.subresource) {
+            Some(stripped) => typed::merge(ctx, live, &stripped),
+            None => typed::merge(ctx, live, applied),
+        };
         let previous = self.entry_mut(w.manager, "Apply", w.api_version, w.subresource).fields.clone();
         let others = self
             .entries
@@ -166,17 +169,19 @@ pub struct Writer<'a> {
 
 /// The part of an applied configuration the written resource covers: status is
 /// dropped for the main resource; the status subresource takes only status.
-fn strip_for_apply(obj: &Value, subresource: &str) -> Value {
-    let mut v = obj.clone();
-    if let Some(m) = v.as_object_mut() {
-        match subresource {
-            "status" => m.retain(|k, _| k == "status" || k == "apiVersion" || k == "kind" || k == "metadata"),
-            _ => {
-                m.remove("status");
-            }
-        }
+/// `None` when nothing needs stripping.
+fn strip_for_apply(obj: &Value, subresource: &str) -> Option<Value> {
+    let keep = |k: &str| match subresource {
+        "status" => matches!(k, "status" | "apiVersion" | "kind" | "metadata"),
+        _ => k != "status",
+    };
+    let m = obj.as_object()?;
+    if m.keys().all(|k| keep(k)) {
+        return None;
     }
-    v
+    let mut v = obj.clone();
+    v.as_object_mut()?.retain(|k, _| keep(k));
+    Some(v)
 }
 
 /// Metadata no manager owns: identity and what the server sets.

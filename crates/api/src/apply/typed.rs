@@ -257,57 +257,54 @@ pub fn value_at<'v>(obj: &'v Value, path: &[PathElement]) -> Option<&'v Value> {
 /// Merges an applied configuration into a live object: maps and structs field by
 /// field, associative lists and sets item by item, everything else replaced.
 pub fn merge(ctx: &Ctx, live: &Value, applied: &Value) -> Value {
-    merge_at(ctx, live, applied, ctx.root, &mut Vec::new())
+    let mut out = live.clone();
+    merge_into(ctx, &mut out, applied, ctx.root, &mut Vec::new());
+    out
 }
 
-fn merge_at(ctx: &Ctx, live: &Value, applied: &Value, schema: Option<&'static Value>, names: &mut Vec<String>) -> Value {
+fn merge_into(ctx: &Ctx, live: &mut Value, applied: &Value, schema: Option<&'static Value>, names: &mut Vec<String>) {
     match (live, applied) {
         (Value::Object(l), Value::Object(a)) => {
             let is_map = ctx.resolve(schema).is_some_and(is_map_schema);
-            let mut out = l.clone();
             for (k, av) in a {
-                let merged = match l.get(k) {
+                match l.get_mut(k) {
                     Some(lv) => {
                         if !is_map {
                             names.push(k.clone());
                         }
-                        let m = merge_at(ctx, lv, av, ctx.child_schema(schema, k), names);
+                        merge_into(ctx, lv, av, ctx.child_schema(schema, k), names);
                         if !is_map {
                             names.pop();
                         }
-                        m
                     }
-                    None => av.clone(),
-                };
-                out.insert(k.clone(), merged);
+                    None => {
+                        l.insert(k.clone(), av.clone());
+                    }
+                }
             }
-            Value::Object(out)
         }
         (Value::Array(l), Value::Array(a)) => {
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
             match ctx.list_kind(&refs, ctx.resolve(schema)) {
-                ListKind::Atomic => applied.clone(),
+                ListKind::Atomic => *l = a.clone(),
                 ListKind::Set => {
-                    let mut out = l.clone();
-                    out.extend(a.iter().filter(|x| !l.contains(x)).cloned());
-                    Value::Array(out)
+                    let new: Vec<Value> = a.iter().filter(|x| !l.contains(x)).cloned().collect();
+                    l.extend(new);
                 }
                 ListKind::Map(keys) => {
                     let item_schema = ctx.item_schema(schema);
-                    let mut out = l.clone();
                     for item in a {
                         let key = item_key(item, &keys);
-                        let pos = key.as_ref().and_then(|k| out.iter().position(|o| item_key(o, &keys).as_ref() == Some(k)));
+                        let pos = key.as_ref().and_then(|k| l.iter().position(|o| item_key(o, &keys).as_ref() == Some(k)));
                         match pos {
-                            Some(p) => out[p] = merge_at(ctx, &out[p], item, item_schema, names),
-                            None => out.push(item.clone()),
+                            Some(p) => merge_into(ctx, &mut l[p], item, item_schema, names),
+                            None => l.push(item.clone()),
                         }
                     }
-                    Value::Array(out)
                 }
             }
         }
-        _ => applied.clone(),
+        (live, applied) => *live = applied.clone(),
     }
 }
 
