@@ -4,7 +4,8 @@
 //! fsync per batch, not per write.
 //!
 //! Two tables: `log` is the revision history (what watch replays and what old-revision
-//! ranges read), `current` holds each live key's latest value for fast reads.
+//! ranges read, and where every value lives); `latest` indexes each live key's newest
+//! row, so a value is written once.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -65,11 +66,10 @@ CREATE TABLE IF NOT EXISTS log(
     value BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS log_key_rev ON log(key, rev);
-CREATE TABLE IF NOT EXISTS current(
+CREATE TABLE IF NOT EXISTS latest(
     key TEXT PRIMARY KEY,
     create_rev INTEGER NOT NULL,
-    mod_rev INTEGER NOT NULL,
-    value BLOB NOT NULL
+    mod_rev INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 ";
@@ -201,7 +201,9 @@ fn fail_all(batch: Vec<Pending>, msg: &str) {
 }
 
 fn current(conn: &Connection, key: &str) -> Result<Option<KeyValue>> {
-    conn.prepare_cached("SELECT create_rev, mod_rev, value FROM current WHERE key = ?1")
+    conn.prepare_cached(
+        "SELECT c.create_rev, c.mod_rev, l.value FROM latest c JOIN log l ON l.rev = c.mod_rev WHERE c.key = ?1",
+    )
         .and_then(|mut st| {
             st.query_row([key], |r| {
                 Ok(KeyValue {
@@ -245,7 +247,7 @@ fn apply(conn: &Connection, op: &Op, rev: i64) -> Result<Event> {
             if expected.is_some_and(|e| e != prev.mod_revision) {
                 return Err(StoreError::Conflict(Some(prev)));
             }
-            conn.prepare_cached("DELETE FROM current WHERE key = ?1")
+            conn.prepare_cached("DELETE FROM latest WHERE key = ?1")
                 .and_then(|mut st| st.execute([key]))
                 .map_err(internal)?;
             conn.prepare_cached(
@@ -261,8 +263,8 @@ fn apply(conn: &Connection, op: &Op, rev: i64) -> Result<Event> {
 }
 
 fn write_put(conn: &Connection, key: &str, value: &[u8], create_rev: i64, rev: i64, prev_rev: i64) -> Result<()> {
-    conn.prepare_cached("INSERT OR REPLACE INTO current(key, create_rev, mod_rev, value) VALUES (?1, ?2, ?3, ?4)")
-        .and_then(|mut st| st.execute(params![key, create_rev, rev, value]))
+    conn.prepare_cached("INSERT OR REPLACE INTO latest(key, create_rev, mod_rev) VALUES (?1, ?2, ?3)")
+        .and_then(|mut st| st.execute(params![key, create_rev, rev]))
         .map_err(internal)?;
     conn.prepare_cached(
         "INSERT INTO log(rev, key, create_rev, prev_rev, deleted, value) VALUES (?1, ?2, ?3, ?4, 0, ?5)",
@@ -309,8 +311,8 @@ fn range_rows(
     let start = start_after.unwrap_or("");
     let lim = if limit == 0 { -1 } else { limit as i64 + 1 };
     let sql = if latest {
-        "SELECT key, create_rev, mod_rev, value FROM current
-         WHERE key >= ?1 AND key < ?2 AND key > ?3 ORDER BY key LIMIT ?4"
+        "SELECT c.key, c.create_rev, c.mod_rev, l.value FROM latest c JOIN log l ON l.rev = c.mod_rev
+         WHERE c.key >= ?1 AND c.key < ?2 AND c.key > ?3 ORDER BY c.key LIMIT ?4"
     } else {
         "SELECT key, create_rev, rev, value FROM (
              SELECT key, create_rev, MAX(rev) AS rev, deleted, value FROM log

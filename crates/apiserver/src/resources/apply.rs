@@ -63,8 +63,11 @@ fn applied_config(req: &Req) -> ApiResult<Value> {
     }
     let mut obj = obj;
     let (g, v, k) = (req.def.group, req.def.version, req.def.kind);
-    req.warnings.lock().unwrap().extend(api::fieldvalidation::problems(g, v, k, &[], &obj));
-    api::fieldvalidation::prune(g, v, k, &mut obj);
+    let problems = api::fieldvalidation::problems(g, v, k, &[], &obj);
+    if problems.iter().any(|p| p.starts_with("unknown field")) {
+        api::fieldvalidation::prune(g, v, k, &mut obj);
+    }
+    req.warnings.lock().unwrap().extend(problems);
     Ok(crate::convert::to_storage(req.def, obj))
 }
 
