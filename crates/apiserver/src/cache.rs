@@ -159,9 +159,14 @@ impl ResourceCache {
     }
 }
 
-/// A cheap content hash (FNV-1a) to match a store event with the write that made it.
+/// A cheap content hash to match a store event with the write that made it (not
+/// adversarial: a false match would need the same key and a colliding value).
 pub fn content_hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3))
+    let mix = |h: u64, w: u64| (h ^ w).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+    let chunks = bytes.chunks_exact(8);
+    let tail = chunks.remainder().iter().fold(0u64, |acc, b| acc << 8 | *b as u64);
+    let h = chunks.fold(bytes.len() as u64, |h, c| mix(h, u64::from_le_bytes(c.try_into().unwrap())));
+    mix(h, tail)
 }
 
 pub struct WatchCache {
