@@ -34,6 +34,8 @@ pub struct Config {
     /// Extra names and addresses for the serving certificate.
     pub tls_sans: Vec<String>,
     pub service_cidr: String,
+    /// NodePort range, `30000-32767`.
+    pub service_node_port_range: String,
     /// How often store history is compacted (keeping at least one interval of it).
     pub compaction_interval: std::time::Duration,
 }
@@ -99,7 +101,15 @@ pub async fn start(cfg: Config) -> std::io::Result<Running> {
         s
     };
     let cache = cache::WatchCache::start(store.clone(), &storages).await.map_err(io_err)?;
-    let srv = Arc::new(server::Server { store: store.clone(), cache, tokens, advertise: format!("{url_host}:{}", addr.port()) });
+    let service_ranges = resources::service_ips::ServiceRanges::new(&cfg.service_cidr, &cfg.service_node_port_range).map_err(io_err)?;
+    let srv = Arc::new(server::Server {
+        store: store.clone(),
+        cache,
+        tokens,
+        advertise: format!("{url_host}:{}", addr.port()),
+        service_ranges,
+        service_alloc: tokio::sync::Mutex::new(()),
+    });
     boot::ensure_boot_objects(&srv, &cfg).await.map_err(|e| io_err(e.message))?;
     if let Some(parent) = cfg.kubeconfig.parent() {
         std::fs::create_dir_all(parent)?;

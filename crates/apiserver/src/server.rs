@@ -37,6 +37,9 @@ pub struct Server {
     pub tokens: TokenFile,
     /// host:port clients reach this server at, for `/api`'s serverAddressByClientCIDRs.
     pub advertise: String,
+    pub service_ranges: crate::resources::service_ips::ServiceRanges,
+    /// Serializes Service IP and port allocation with the write that claims them.
+    pub service_alloc: tokio::sync::Mutex<()>,
 }
 
 pub fn bytes_reply(code: u16, body: Bytes) -> Reply {

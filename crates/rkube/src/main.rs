@@ -41,6 +41,9 @@ struct ServerArgs {
     /// IPv4 range for Service cluster IPs.
     #[arg(long, default_value = "10.43.0.0/16")]
     service_cidr: String,
+    /// Port range for NodePort Services.
+    #[arg(long, default_value = "30000-32767")]
+    service_node_port_range: String,
     /// Seconds between compactions of store history; watches can resume from at least
     /// this far back.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
@@ -81,6 +84,7 @@ async fn server(args: ServerArgs) -> Result<(), String> {
         token_auth_file: args.token_auth_file,
         tls_sans: args.tls_san,
         service_cidr: args.service_cidr,
+        service_node_port_range: args.service_node_port_range,
         compaction_interval: std::time::Duration::from_secs(args.compaction_interval.max(1)),
     };
     let running = apiserver::start(cfg).await.map_err(|e| format!("starting the API server: {e}"))?;

@@ -291,3 +291,29 @@ fn kubectl_typed_creates_send_protobuf_and_work() {
     assert_eq!(got["data"]["password"], "aHVudGVyMg==");
     assert!(got.get("stringData").is_none());
 }
+
+#[test]
+fn services_get_cluster_ips_and_node_ports_that_survive_restart() {
+    let mut s = TestServer::start(BIN);
+    s.ok(&["create", "service", "clusterip", "a", "--tcp=80:8080"]);
+    s.ok(&["create", "service", "nodeport", "b", "--tcp=80:8080", "--node-port=30080"]);
+    let a: Value = serde_json::from_str(&s.ok(&["get", "svc", "a", "-o", "json"])).unwrap();
+    let ip = a["spec"]["clusterIP"].as_str().unwrap().to_string();
+    assert!(ip.starts_with("10.43.") && ip != "10.43.0.1", "{ip}");
+    assert_eq!(a["spec"]["clusterIPs"], serde_json::json!([ip]));
+    assert_eq!(a["spec"]["ipFamilies"], serde_json::json!(["IPv4"]));
+    let err = s.fails(&["create", "service", "clusterip", "c", "--clusterip=10.0.0.5", "--tcp=80"], None);
+    assert!(err.contains("failed to allocate IP 10.0.0.5: provided IP is not in the valid range. The range of valid IPs is 10.43.0.0/16"), "{err}");
+    let err = s.fails(&["create", "service", "nodeport", "d", "--tcp=80", "--node-port=80"], None);
+    assert!(err.contains("provided port is not in the valid range. The range of valid ports is 30000-32767"), "{err}");
+    s.restart();
+    let err = s.fails(&["create", "service", "nodeport", "e", "--tcp=80", "--node-port=30080"], None);
+    assert!(err.contains("spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated"), "{err}");
+    let err = s.fails(&["create", "service", "clusterip", "f", &format!("--clusterip={ip}"), "--tcp=80"], None);
+    assert!(err.contains("provided IP is already allocated"), "{err}");
+    s.ok(&["delete", "svc", "a"]);
+    s.ok(&["create", "service", "clusterip", "f", &format!("--clusterip={ip}"), "--tcp=80"]);
+    s.ok(&["patch", "svc", "b", "-p", r#"{"spec":{"type":"ClusterIP"}}"#]);
+    let b: Value = serde_json::from_str(&s.ok(&["get", "svc", "b", "-o", "json"])).unwrap();
+    assert!(b["spec"]["ports"][0].get("nodePort").is_none() && b["spec"].get("externalTrafficPolicy").is_none(), "{b}");
+}

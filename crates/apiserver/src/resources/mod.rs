@@ -6,6 +6,7 @@ mod fields;
 mod output;
 mod read;
 mod scale;
+pub mod service_ips;
 mod watch;
 mod write;
 

@@ -236,6 +236,7 @@ pub async fn create_object(req: &Req, mut obj: Value, ownership: Ownership) -> A
     }
     strategy::prepare_for_create(req.def, &mut obj);
     api::validation::default_object(req.def.group, req.def.kind, &mut obj);
+    let _allocating = allocate_service(req, &mut obj, None).await?;
     invalid(req, &obj, api::validation::validate_create(req.def.group, req.def.kind, req.def.namespaced, &obj))?;
     if let Ownership::Update(sub) = ownership {
         meta_mut(&mut obj).remove("managedFields");
@@ -255,6 +256,27 @@ pub async fn create_object(req: &Req, mut obj: Value, ownership: Ownership) -> A
         Err(StoreError::AlreadyExists) => Err(ApiError::already_exists(req.def, &name)),
         Err(e) => Err(e.into()),
     }
+}
+
+fn is_service(req: &Req) -> bool {
+    req.def.group.is_empty() && req.def.kind == "Service"
+}
+
+/// For Services: takes the allocation lock (held until the write is cached) and
+/// allocates cluster IPs and node ports.
+async fn allocate_service<'a>(
+    req: &'a Req,
+    obj: &mut Value,
+    old: Option<&Value>,
+) -> ApiResult<Option<tokio::sync::MutexGuard<'a, ()>>> {
+    if !is_service(req) {
+        return Ok(None);
+    }
+    let guard = req.srv.service_alloc.lock().await;
+    req.srv.cache.sync().await?;
+    let errs = super::service_ips::allocate(req, obj, old, &req.srv.service_ranges);
+    invalid(req, obj, errs)?;
+    Ok(Some(guard))
 }
 
 /// Carries over from `old` what this write may not change, and checks what it may
@@ -331,7 +353,8 @@ pub(super) async fn update_loop(
 ) -> ApiResult<Written> {
     loop {
         let cur = read::current(req).await?;
-        let proposed = crate::convert::to_storage(req.def, change(&cur.value)?);
+        let mut proposed = crate::convert::to_storage(req.def, change(&cur.value)?);
+        let _allocating = if part == Part::Main { allocate_service(req, &mut proposed, Some(&cur.value)).await? } else { None };
         let pinned = objects::resource_version(&proposed).to_string();
         if !pinned.is_empty() && pinned != cur.rev.to_string() {
             return Err(ApiError::modified(req.def, req.name()));
