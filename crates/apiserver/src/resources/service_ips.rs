@@ -87,7 +87,8 @@ fn allocate_ip(ranges: &ServiceRanges, used: &HashSet<String>) -> Option<String>
         .find(|ip| !used.contains(ip))
 }
 
-fn assign_cluster_ip(ranges: &ServiceRanges, svc: &mut Value, used: &HashSet<String>) -> Result<(), FieldError> {
+/// Sets the Service's cluster IP, requested or allocated; the error if it cannot.
+fn assign_cluster_ip(ranges: &ServiceRanges, svc: &mut Value, used: &HashSet<String>) -> Option<FieldError> {
     let requested = spec_str(svc, "clusterIP").to_string();
     let requested = if requested.is_empty() {
         svc["spec"]["clusterIPs"].get(0).and_then(Value::as_str).unwrap_or("").to_string()
@@ -97,28 +98,29 @@ fn assign_cluster_ip(ranges: &ServiceRanges, svc: &mut Value, used: &HashSet<Str
     if requested == "None" {
         svc["spec"]["clusterIP"] = json!("None");
         svc["spec"]["clusterIPs"] = json!(["None"]);
-        return Ok(());
+        return None;
     }
     let ip = if requested.is_empty() {
-        allocate_ip(ranges, used).ok_or_else(|| {
-            FieldError::invalid("spec.clusterIPs", json!([]), "failed to allocate IP: range is full")
-        })?
+        match allocate_ip(ranges, used) {
+            Some(ip) => ip,
+            None => return Some(FieldError::invalid("spec.clusterIPs", json!([]), "failed to allocate IP: range is full")),
+        }
     } else {
         let fail = |why: &str| {
             FieldError::invalid("spec.clusterIPs", json!([requested]), format!("failed to allocate IP {requested}: {why}"))
         };
-        let parsed: Ipv4Addr = requested.parse().map_err(|_| fail("not a valid IP"))?;
+        let Ok(parsed) = requested.parse::<Ipv4Addr>() else { return Some(fail("not a valid IP")) };
         if !ranges.contains(parsed) {
-            return Err(fail(&format!("provided IP is not in the valid range. The range of valid IPs is {}", ranges.cidr)));
+            return Some(fail(&format!("provided IP is not in the valid range. The range of valid IPs is {}", ranges.cidr)));
         }
         if used.contains(&requested) {
-            return Err(fail("provided IP is already allocated"));
+            return Some(fail("provided IP is already allocated"));
         }
         requested.clone()
     };
     svc["spec"]["clusterIP"] = json!(ip);
     svc["spec"]["clusterIPs"] = json!([ip]);
-    Ok(())
+    None
 }
 
 fn assign_node_ports(ranges: &ServiceRanges, svc: &mut Value, used: &mut HashSet<i64>) -> Vec<FieldError> {
@@ -197,9 +199,7 @@ pub fn allocate(req: &Req, svc: &mut Value, old: Option<&Value>, ranges: &Servic
     if t != "ExternalName" {
         let keeps_ip = old.is_some_and(|o| !spec_str(o, "clusterIP").is_empty() && spec_str(o, "clusterIP") == spec_str(svc, "clusterIP"));
         if !keeps_ip {
-            if let Err(e) = assign_cluster_ip(ranges, svc, &used_ips) {
-                errs.push(e);
-            }
+            errs.extend(assign_cluster_ip(ranges, svc, &used_ips));
         }
         let spec = &mut svc["spec"];
         if spec_str_v(spec, "clusterIP") != "None" {
