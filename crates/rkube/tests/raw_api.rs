@@ -238,3 +238,27 @@ fn list_resource_version_rules() {
         assert_eq!(code, 400);
     });
 }
+
+#[test]
+fn reviews_are_answered_not_stored_and_bindings_assign_pods() {
+    let s = TestServer::start(BIN);
+    assert_eq!(s.ok(&["auth", "can-i", "create", "deployments", "-n", "default"]).trim(), "yes");
+    let who = s.ok(&["auth", "whoami", "-o", "json"]);
+    let who: Value = serde_json::from_str(&who).unwrap();
+    assert_eq!(who["status"]["userInfo"]["username"], "system:admin");
+    rt().block_on(async {
+        let c = s.client().await;
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}});
+        assert_eq!(c.request("POST", "/api/v1/namespaces/default/pods", Some(&pod)).await.0, 201);
+        let binding = json!({"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "p"}, "target": {"apiVersion": "v1", "kind": "Node", "name": "n1"}});
+        let (code, _) = c.request("POST", "/api/v1/namespaces/default/pods/p/binding", Some(&binding)).await;
+        assert_eq!(code, 201);
+        let (_, p) = get_json(&c, "/api/v1/namespaces/default/pods/p").await;
+        assert_eq!(p["spec"]["nodeName"], "n1");
+        assert_eq!(p["status"]["conditions"][0]["type"], "PodScheduled");
+        let (code, body) = c.request("POST", "/api/v1/namespaces/default/pods/p/binding", Some(&binding)).await;
+        let st: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(code, 409);
+        assert_eq!(st["message"], "Operation cannot be fulfilled on pods/binding \"p\": pod p is already assigned to node \"n1\"");
+    });
+}

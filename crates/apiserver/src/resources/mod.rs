@@ -7,6 +7,7 @@ mod output;
 mod read;
 mod scale;
 pub mod service_ips;
+mod virtual_kinds;
 mod watch;
 mod write;
 
@@ -127,6 +128,7 @@ async fn dispatch(req: Req, method: &Method) -> ApiResult<Reply> {
         "get" => read::get(&req).await,
         "list" => read::list(&req).await,
         "watch" => watch::watch(&req).await,
+        "create" if virtual_kinds::is_virtual(&req) => virtual_kinds::create(&req).await,
         "create" => write::create(&req).await,
         "update" => write::update(&req, write::Part::Main).await,
         "patch" => write::patch(&req, write::Part::Main).await,
@@ -155,6 +157,7 @@ async fn subresource(req: Req, method: &Method, sub: &str) -> ApiResult<Reply> {
         ("scale", "get") => scale::get(&req).await,
         ("scale", "update") => scale::update(&req).await,
         ("scale", "patch") => scale::patch(&req).await,
+        ("binding", "create") => virtual_kinds::bind_subresource(&req).await,
         _ => Err(ApiError::new(
             501,
             "NotImplemented",

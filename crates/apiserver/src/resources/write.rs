@@ -159,7 +159,7 @@ impl Written {
 
 /// Stores `obj` at `key` (a create, or a compare-and-swap on `expected`), and returns
 /// it as the cache serves it; the cache takes the value instead of decoding it again.
-async fn store_put(req: &Req, key: &str, mut obj: Value, expected: Option<i64>) -> Result<Arc<CachedObject>, StoreError> {
+pub(super) async fn store_put(req: &Req, key: &str, mut obj: Value, expected: Option<i64>) -> Result<Arc<CachedObject>, StoreError> {
     if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
         m.remove("selfLink");
