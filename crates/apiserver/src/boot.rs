@@ -108,3 +108,19 @@ pub async fn compact_periodically(store: Arc<dyn Store>, interval: Duration) {
         previous = store.current_revision().await.ok();
     }
 }
+
+/// Deletes Events not written for `ttl` (upstream gives them an etcd lease of
+/// --event-ttl): they are records, not state, and would otherwise pile up.
+pub async fn expire_events(srv: Arc<Server>, ttl: Duration) {
+    let period = (ttl / 10).clamp(Duration::from_secs(1), Duration::from_secs(60));
+    loop {
+        tokio::time::sleep(period).await;
+        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(ttl).unwrap_or_default();
+        for ev in srv.cache.resource("events").list("/registry/events/") {
+            let written = crate::objects::last_written(&ev.value);
+            if written.is_some_and(|t| t < cutoff) {
+                let _ = srv.store.delete(&ev.key, Some(ev.rev)).await;
+            }
+        }
+    }
+}

@@ -38,6 +38,8 @@ pub struct Config {
     pub service_node_port_range: String,
     /// How often store history is compacted (keeping at least one interval of it).
     pub compaction_interval: std::time::Duration,
+    /// How long Events live after they are last written.
+    pub event_ttl: std::time::Duration,
 }
 
 /// A running API server.
@@ -118,5 +120,6 @@ pub async fn start(cfg: Config) -> std::io::Result<Running> {
     tokio::spawn(server::serve(srv.clone(), listener, acceptor));
     tokio::spawn(boot::compact_periodically(store.clone(), cfg.compaction_interval));
     tokio::spawn(namespace_finalizer::run(srv.clone()));
+    tokio::spawn(boot::expire_events(srv.clone(), cfg.event_ttl));
     Ok(Running { addr, kubeconfig: cfg.kubeconfig, store })
 }

@@ -87,3 +87,15 @@ pub fn same_except_volatile(a: &Value, b: &Value) -> bool {
         (x, y) => x == y,
     }
 }
+
+/// When an Event was last written: its lastTimestamp, series.lastObservedTime,
+/// eventTime or creationTimestamp, whichever is latest.
+pub fn last_written(obj: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    let fields = [&obj["lastTimestamp"], &obj["series"]["lastObservedTime"], &obj["eventTime"], &obj["metadata"]["creationTimestamp"]];
+    fields
+        .iter()
+        .filter_map(|v| v.as_str())
+        .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .max()
+}

@@ -44,6 +44,9 @@ struct ServerArgs {
     /// Port range for NodePort Services.
     #[arg(long, default_value = "30000-32767")]
     service_node_port_range: String,
+    /// How long Events are kept, in seconds (upstream's --event-ttl is 1h).
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    event_ttl: u64,
     /// Seconds between compactions of store history; watches can resume from at least
     /// this far back.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
@@ -86,13 +89,19 @@ async fn server(args: ServerArgs) -> Result<(), String> {
         service_cidr: args.service_cidr,
         service_node_port_range: args.service_node_port_range,
         compaction_interval: std::time::Duration::from_secs(args.compaction_interval.max(1)),
+        event_ttl: std::time::Duration::from_secs(args.event_ttl.max(1)),
     };
     let running = apiserver::start(cfg).await.map_err(|e| format!("starting the API server: {e}"))?;
     let _ = args.disable_agent; // the node agent is not part of this build yet
     eprintln!("rkube: API server listening on https://{}", running.addr);
     eprintln!("rkube: admin kubeconfig written to {}", running.kubeconfig.display());
     eprintln!("rkube: try: kubectl --kubeconfig {} get namespaces", running.kubeconfig.display());
-    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.map_err(|e| e.to_string())?,
+        _ = term.recv() => {}
+    }
+    // Every acknowledged write is already on disk: nothing to flush.
     eprintln!("rkube: shutting down");
     Ok(())
 }

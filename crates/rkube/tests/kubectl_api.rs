@@ -317,3 +317,16 @@ fn services_get_cluster_ips_and_node_ports_that_survive_restart() {
     let b: Value = serde_json::from_str(&s.ok(&["get", "svc", "b", "-o", "json"])).unwrap();
     assert!(b["spec"]["ports"][0].get("nodePort").is_none() && b["spec"].get("externalTrafficPolicy").is_none(), "{b}");
 }
+
+#[test]
+fn events_expire_after_their_ttl() {
+    let s = TestServer::start_with(BIN, &["--event-ttl", "2"]);
+    let ev = "apiVersion: v1\nkind: Event\nmetadata: {name: e1, namespace: default}\ninvolvedObject: {kind: Pod, name: p, namespace: default}\nreason: Test\nmessage: hello\ntype: Normal\n";
+    s.ok_stdin(&["create", "-f", "-"], Some(ev));
+    assert!(s.ok(&["get", "events", "-o", "name"]).contains("event/e1"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.ok(&["get", "events", "-o", "name"]).contains("event/e1") {
+        assert!(std::time::Instant::now() < deadline, "event still there after its TTL");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
