@@ -15,9 +15,10 @@ use tokio::sync::{broadcast, watch};
 use crate::status::{ApiError, ApiResult};
 
 /// How long events stay in memory for watchers resuming from an older version; older
-/// watchers are replayed from the store's history.
-const HISTORY_TTL: Duration = Duration::from_secs(600);
-const HISTORY_CAP: usize = 20_000;
+/// watchers are replayed from the store's history (kept at least one compaction
+/// interval), so memory need not hold much.
+const HISTORY_TTL: Duration = Duration::from_secs(150);
+const HISTORY_CAP: usize = 10_000;
 const WATCHER_BUFFER: usize = 8192;
 
 /// An object as served: parsed, with `metadata.resourceVersion` set, and its JSON bytes.
