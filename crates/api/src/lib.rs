@@ -5,6 +5,7 @@
 pub mod apply;
 pub mod errors;
 pub mod fieldvalidation;
+pub mod gofmt;
 pub mod registry;
 pub mod registry_data;
 pub mod selector;

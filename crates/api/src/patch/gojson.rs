@@ -39,23 +39,11 @@ fn quote_char(c: u8) -> String {
     }
 }
 
-/// The inside of `strconv.Quote(string(r))` for a rune below U+0100.
+/// The inside of `strconv.Quote(string(r))`.
 fn go_quote_rune(r: char) -> String {
-    match r {
-        '\u{7}' => "\\a".into(),
-        '\u{8}' => "\\b".into(),
-        '\u{c}' => "\\f".into(),
-        '\n' => "\\n".into(),
-        '\r' => "\\r".into(),
-        '\t' => "\\t".into(),
-        '\u{b}' => "\\v".into(),
-        '\\' => "\\\\".into(),
-        c if (c as u32) < 0x20 || c as u32 == 0x7f => format!("\\x{:02x}", c as u32),
-        c if (0x80..=0xa0).contains(&(c as u32)) || c as u32 == 0xad => {
-            format!("\\u{:04x}", c as u32)
-        }
-        c => c.to_string(),
-    }
+    let mut s = String::new();
+    crate::gofmt::push_escaped(&mut s, r);
+    s
 }
 
 struct Scanner<'a> {
@@ -300,26 +288,7 @@ fn write_v(out: &mut String, v: &Value) {
     }
 }
 
-/// `strconv.FormatFloat(f, 'g', -1, 64)`, which `%v` uses for `float64`.
-pub fn go_float(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
-    }
-    if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
-    }
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').expect("scientific notation");
-    let exp: i32 = exp.parse().expect("exponent");
-    if !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        return format!("{mantissa}e{sign}{:02}", exp.abs());
-    }
-    format!("{f}")
-}
+pub use crate::gofmt::format_float as go_float;
 
 #[cfg(test)]
 mod tests {

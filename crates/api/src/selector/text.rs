@@ -2,47 +2,7 @@
 // Go-compatible message formatting
 // ---------------------------------------------------------------------------
 
-/// Go's `strconv.Quote` (what `%q` prints).
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        push_go_escaped(&mut out, c);
-    }
-    out.push('"');
-    out
-}
-
-pub(crate) fn push_go_escaped(out: &mut String, c: char) {
-    match c {
-        '"' => out.push_str("\\\""),
-        '\\' => out.push_str("\\\\"),
-        '\u{7}' => out.push_str("\\a"),
-        '\u{8}' => out.push_str("\\b"),
-        '\u{c}' => out.push_str("\\f"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        '\u{b}' => out.push_str("\\v"),
-        c if is_go_printable(c) => out.push(c),
-        c if (c as u32) < 0x80 => out.push_str(&format!("\\x{:02x}", c as u32)),
-        c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
-        c => out.push_str(&format!("\\U{:08x}", c as u32)),
-    }
-}
-
-/// Approximates Go's `strconv.IsPrint`: letters, marks, numbers, punctuation,
-/// symbols and the ASCII space.
-pub(crate) fn is_go_printable(c: char) -> bool {
-    if c.is_ascii() {
-        return c == ' ' || c.is_ascii_graphic();
-    }
-    let u = c as u32;
-    let format_or_private = matches!(u,
-        0xAD | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x206F
-        | 0xFEFF | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xFFFE | 0xFFFF);
-    !c.is_control() && !c.is_whitespace() && !format_or_private
-}
+pub(crate) use crate::gofmt::quote as go_quote;
 
 /// Go's `%#v` of a `[]string`; an empty list is the nil slice upstream passes.
 pub(crate) fn go_string_slice(values: &[String]) -> String {
