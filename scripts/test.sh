@@ -3,6 +3,7 @@
 # `rkube server` processes and drive them with stock kubectl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/deps.sh
 if ! command -v kubectl >/dev/null; then
     echo "kubectl is required for the integration tests" >&2
     exit 1

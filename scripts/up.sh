@@ -3,12 +3,7 @@
 # /var/lib/rkube (override with RKUBE_DATA_DIR). Run as root on Debian with Rust.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    # What later components need on the node (kept short; apt-get is a no-op when present).
-    need=()
-    for pkg in ca-certificates; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
-    if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq "${need[@]}"; fi
-fi
+bash scripts/deps.sh
 cargo build --release -p rkube
 install -m 0755 target/release/rkube /usr/local/bin/rkube
 command -v kubectl >/dev/null || echo "note: kubectl is not installed; rkube serves any kubectl 1.27-1.33"
