@@ -262,3 +262,49 @@ fn reviews_are_answered_not_stored_and_bindings_assign_pods() {
         assert_eq!(st["message"], "Operation cannot be fulfilled on pods/binding \"p\": pod p is already assigned to node \"n1\"");
     });
 }
+
+#[test]
+fn eviction_honours_pod_disruption_budgets() {
+    let s = TestServer::start(BIN);
+    rt().block_on(async {
+        let c = s.client().await;
+        for name in ["a", "b", "free"] {
+            let app = if name == "free" { "other" } else { "web" };
+            let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": app}},
+                             "spec": {"containers": [{"name": "c", "image": "busybox"}]}});
+            assert_eq!(c.request("POST", "/api/v1/namespaces/default/pods", Some(&pod)).await.0, 201);
+            let (_, p) = get_json(&c, &format!("/api/v1/namespaces/default/pods/{name}")).await;
+            let mut running = p.clone();
+            running["status"]["phase"] = json!("Running");
+            let (code, _) = c.request("PUT", &format!("/api/v1/namespaces/default/pods/{name}/status"), Some(&running)).await;
+            assert_eq!(code, 200);
+        }
+        let evict = |name: &str| json!({"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": "default"}});
+        // No budget: the pod is deleted.
+        let (code, _) = c.request("POST", "/api/v1/namespaces/default/pods/free/eviction", Some(&evict("free"))).await;
+        assert_eq!(code, 201);
+        assert_eq!(get_json(&c, "/api/v1/namespaces/default/pods/free").await.0, 404);
+        let pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web"},
+                         "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}});
+        assert_eq!(c.request("POST", "/apis/policy/v1/namespaces/default/poddisruptionbudgets", Some(&pdb)).await.0, 201);
+        // A budget the disruption controller has not processed blocks evictions.
+        let (code, body) = c.request("POST", "/api/v1/namespaces/default/pods/a/eviction", Some(&evict("a"))).await;
+        let st: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!((code, st["reason"].as_str()), (429, Some("TooManyRequests")), "{st}");
+        assert!(st["details"]["causes"][0]["message"].as_str().unwrap().contains("still being processed"));
+        // One disruption allowed: one eviction succeeds, the next is refused.
+        let (_, cur) = get_json(&c, "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web").await;
+        let mut st_obj = cur.clone();
+        st_obj["status"] = json!({"observedGeneration": 1, "disruptionsAllowed": 1, "currentHealthy": 2, "desiredHealthy": 1, "expectedPods": 2});
+        assert_eq!(c.request("PUT", "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web/status", Some(&st_obj)).await.0, 200);
+        assert_eq!(c.request("POST", "/api/v1/namespaces/default/pods/a/eviction", Some(&evict("a"))).await.0, 201);
+        let (_, cur) = get_json(&c, "/apis/policy/v1/namespaces/default/poddisruptionbudgets/web").await;
+        assert_eq!(cur["status"]["disruptionsAllowed"], 0);
+        assert!(cur["status"]["disruptedPods"].get("a").is_some());
+        let (code, body) = c.request("POST", "/api/v1/namespaces/default/pods/b/eviction", Some(&evict("b"))).await;
+        let st: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(code, 429);
+        assert_eq!(st["message"], "Cannot evict pod as it would violate the pod's disruption budget.");
+        assert_eq!(get_json(&c, "/api/v1/namespaces/default/pods/b").await.0, 200, "a refused eviction deletes nothing");
+    });
+}

@@ -2,6 +2,7 @@
 //! their registry entry and strategy.
 
 mod apply;
+mod eviction;
 mod fields;
 mod output;
 mod read;
@@ -158,6 +159,7 @@ async fn subresource(req: Req, method: &Method, sub: &str) -> ApiResult<Reply> {
         ("scale", "update") => scale::update(&req).await,
         ("scale", "patch") => scale::patch(&req).await,
         ("binding", "create") => virtual_kinds::bind_subresource(&req).await,
+        ("eviction", "create") => eviction::evict(&req).await,
         _ => Err(ApiError::new(
             501,
             "NotImplemented",

@@ -99,7 +99,7 @@ async fn bind(req: &Req, pod: &str, binding: &Value) -> ApiResult<Reply> {
         let mut new = cur.value.clone();
         new["spec"]["nodeName"] = json!(node);
         set_scheduled(&mut new);
-        match write::store_put(req, &key, new, Some(cur.rev)).await {
+        match write::store_put(req, pods.storage, &key, new, Some(cur.rev)).await {
             Ok(_) => return Ok(output::value_reply(req, 201, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}))),
             Err(StoreError::Conflict(_)) => continue,
             Err(StoreError::NotFound) => return Err(ApiError::not_found(pods, pod)),

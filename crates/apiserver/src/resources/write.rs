@@ -159,7 +159,13 @@ impl Written {
 
 /// Stores `obj` at `key` (a create, or a compare-and-swap on `expected`), and returns
 /// it as the cache serves it; the cache takes the value instead of decoding it again.
-pub(super) async fn store_put(req: &Req, key: &str, mut obj: Value, expected: Option<i64>) -> Result<Arc<CachedObject>, StoreError> {
+pub(super) async fn store_put(
+    req: &Req,
+    storage: &str,
+    key: &str,
+    mut obj: Value,
+    expected: Option<i64>,
+) -> Result<Arc<CachedObject>, StoreError> {
     if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
         m.remove("selfLink");
@@ -180,7 +186,7 @@ pub(super) async fn store_put(req: &Req, key: &str, mut obj: Value, expected: Op
         }
     };
     if cache.wait_for(rev).await.is_ok() {
-        if let Some(o) = cache.resource(req.def.storage).get(key).filter(|o| o.rev == rev) {
+        if let Some(o) = cache.resource(storage).get(key).filter(|o| o.rev == rev) {
             return Ok(o);
         }
     }
@@ -251,7 +257,7 @@ pub async fn create_object(req: &Req, mut obj: Value, ownership: Ownership) -> A
         }
         return Ok(output::value_reply(req, 201, &obj));
     }
-    match store_put(req, &key, obj, None).await {
+    match store_put(req, req.def.storage, &key, obj, None).await {
         Ok(o) => Ok(output::object_reply(req, 201, &o)),
         Err(StoreError::AlreadyExists) => Err(ApiError::already_exists(req.def, &name)),
         Err(e) => Err(e.into()),
@@ -386,7 +392,7 @@ pub(super) async fn update_loop(
                 Err(e) => Err(e.into()),
             };
         }
-        match store_put(req, &key, new, Some(cur.rev)).await {
+        match store_put(req, req.def.storage, &key, new, Some(cur.rev)).await {
             Ok(o) => return Ok(Written::Cached(o)),
             Err(StoreError::Conflict(_)) if pinned.is_empty() => continue,
             Err(StoreError::Conflict(_)) => return Err(ApiError::modified(req.def, req.name())),
@@ -449,7 +455,7 @@ pub fn apply_patch(ct: &str, group: &str, kind: &str, doc: &Value, body: &[u8]) 
 }
 
 /// DeleteOptions from the body and the query.
-struct DeleteOptions {
+pub(super) struct DeleteOptions {
     grace: Option<i64>,
     uid: Option<String>,
     resource_version: Option<String>,
@@ -464,6 +470,11 @@ fn delete_options(req: &Req) -> ApiResult<DeleteOptions> {
     } else {
         serde_json::from_slice(&req.body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
     };
+    delete_options_from(req, &body)
+}
+
+/// DeleteOptions given as a JSON object (a request body, or an Eviction's deleteOptions).
+pub(super) fn delete_options_from(req: &Req, body: &Value) -> ApiResult<DeleteOptions> {
     let grace = match body.get("gracePeriodSeconds").and_then(Value::as_i64) {
         Some(g) => Some(g),
         None => req.query.int("gracePeriodSeconds")?,
@@ -492,7 +503,7 @@ pub async fn delete(req: &Req) -> ApiResult<Reply> {
     delete_one(req, req.name(), &opts).await.map(|v| output::value_reply(req, 200, &v))
 }
 
-async fn delete_one(req: &Req, name: &str, opts: &DeleteOptions) -> ApiResult<Value> {
+pub(super) async fn delete_one(req: &Req, name: &str, opts: &DeleteOptions) -> ApiResult<Value> {
     let key = req.def.key(req.ns(), name);
     loop {
         req.srv.cache.sync().await?;
