@@ -334,9 +334,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn msgs(e: Errs) -> Vec<String> {
-        e.iter().map(|e| e.message()).collect()
-    }
+    use crate::validation::util::msgs;
 
     fn job() -> Value {
         let mut j = json!({"metadata": {"name": "pi", "uid": "u-1"}, "spec": {"template": {"spec": {

@@ -450,9 +450,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn msgs(e: Errs) -> Vec<String> {
-        e.iter().map(|e| e.message()).collect()
-    }
+    use crate::validation::util::msgs;
 
     #[test]
     fn ingress() {

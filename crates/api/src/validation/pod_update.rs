@@ -257,9 +257,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn msgs(e: Errs) -> Vec<String> {
-        e.iter().map(|e| e.message()).collect()
-    }
+    use crate::validation::util::msgs;
 
     fn pod() -> Value {
         json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "nginx"}], "restartPolicy": "Always",

@@ -471,9 +471,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn msgs(e: Errs) -> Vec<String> {
-        e.iter().map(|e| e.message()).collect()
-    }
+    use crate::validation::util::msgs;
 
     fn svc(spec: Value) -> Value {
         let mut s = json!({"metadata": {"name": "web"}, "spec": spec});

@@ -334,3 +334,9 @@ mod tests {
         assert_eq!(v, json!({"a": "x", "b": 3, "c": true, "d": 1}));
     }
 }
+
+/// The messages of field errors, for tests to compare against upstream's texts.
+#[cfg(test)]
+pub fn msgs(e: Errs) -> Vec<String> {
+    e.iter().map(|e| e.message()).collect()
+}

@@ -348,9 +348,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn msgs(e: Errs) -> Vec<String> {
-        e.iter().map(|e| e.message()).collect()
-    }
+    use crate::validation::util::msgs;
 
     fn deployment() -> Value {
         let mut d = json!({"metadata": {"name": "web"}, "spec": {"selector": {"matchLabels": {"app": "web"}},
