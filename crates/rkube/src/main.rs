@@ -51,7 +51,8 @@ struct ServerArgs {
     /// this far back.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     compaction_interval: u64,
-    /// Run the control plane only, without a node agent on this machine.
+    /// Run the control plane only, without a node agent on this machine (this build has
+    /// no node agent yet, so it always runs that way).
     #[arg(long)]
     disable_agent: bool,
 }
@@ -92,7 +93,9 @@ async fn server(args: ServerArgs) -> Result<(), String> {
         event_ttl: std::time::Duration::from_secs(args.event_ttl.max(1)),
     };
     let running = apiserver::start(cfg).await.map_err(|e| format!("starting the API server: {e}"))?;
-    let _ = args.disable_agent; // the node agent is not part of this build yet
+    if !args.disable_agent {
+        eprintln!("rkube: note: this build has no node agent or scheduler yet: pods are stored but not run");
+    }
     eprintln!("rkube: API server listening on https://{}", running.addr);
     eprintln!("rkube: admin kubeconfig written to {}", running.kubeconfig.display());
     eprintln!("rkube: try: kubectl --kubeconfig {} get namespaces", running.kubeconfig.display());
