@@ -116,7 +116,11 @@ pub async fn start(cfg: Config) -> std::io::Result<Running> {
     if let Some(parent) = cfg.kubeconfig.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    certs::write_private(&cfg.kubeconfig, &certs::admin_kubeconfig(&pki, &format!("https://{url_host}:{}", addr.port())))?;
+    let kubeconfig = certs::admin_kubeconfig(&pki, &format!("https://{url_host}:{}", addr.port()));
+    // Rewritten only when it changes, so a restart needs no free disk space for it.
+    if std::fs::read_to_string(&cfg.kubeconfig).ok().as_deref() != Some(kubeconfig.as_str()) {
+        certs::write_private(&cfg.kubeconfig, &kubeconfig)?;
+    }
     tokio::spawn(server::serve(srv.clone(), listener, acceptor));
     tokio::spawn(boot::compact_periodically(store.clone(), cfg.compaction_interval));
     tokio::spawn(namespace_finalizer::run(srv.clone()));

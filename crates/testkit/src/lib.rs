@@ -15,7 +15,8 @@ pub use client::Client;
 pub struct TestServer {
     binary: PathBuf,
     extra_args: Vec<String>,
-    dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
+    data: PathBuf,
     child: Option<Child>,
     pub port: u16,
 }
@@ -34,25 +35,34 @@ impl TestServer {
     pub fn start_with(binary: &str, extra_args: &[&str]) -> TestServer {
         let dir = tempfile::Builder::new().prefix("rkube-test").tempdir().unwrap();
         let extra_args = extra_args.iter().map(|a| a.to_string()).collect();
-        let mut s = TestServer { binary: binary.into(), extra_args, dir, child: None, port: free_port() };
+        let data = dir.path().to_path_buf();
+        let mut s = TestServer { binary: binary.into(), extra_args, _dir: Some(dir), data, child: None, port: free_port() };
+        s.launch();
+        s
+    }
+
+    /// Starts a server whose data directory is `data` (which the caller owns).
+    pub fn start_in(binary: &str, data: &Path) -> TestServer {
+        let mut s = TestServer { binary: binary.into(), extra_args: Vec::new(), _dir: None, data: data.to_path_buf(), child: None, port: free_port() };
         s.launch();
         s
     }
 
     pub fn data_dir(&self) -> &Path {
-        self.dir.path()
+        self.data.as_path()
     }
 
     pub fn kubeconfig(&self) -> PathBuf {
-        self.dir.path().join("kubeconfig.yaml")
+        self.data.as_path().join("kubeconfig.yaml")
     }
 
     fn launch(&mut self) {
-        let log = std::fs::File::create(self.dir.path().join("server.log")).unwrap();
+        std::fs::create_dir_all(&self.data).unwrap();
+        let log = std::fs::File::create(self.data.as_path().join("server.log")).unwrap();
         let child = Command::new(&self.binary)
             .args(["server", "--disable-agent", "--bind-address", "127.0.0.1"])
             .arg("--data-dir")
-            .arg(self.dir.path())
+            .arg(self.data.as_path())
             .args(["--https-listen-port", &self.port.to_string()])
             .args(&self.extra_args)
             .stdout(log.try_clone().unwrap())
@@ -78,7 +88,7 @@ impl TestServer {
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+        std::fs::read_to_string(self.data.as_path().join("server.log")).unwrap_or_default()
     }
 
     /// Kills the server with SIGKILL (no chance to flush anything).
