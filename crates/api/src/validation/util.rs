@@ -304,6 +304,12 @@ pub fn sv(x: &str) -> Value {
     Value::String(x.to_string())
 }
 
+/// The messages of field errors, for tests to compare against upstream's texts.
+#[cfg(test)]
+pub fn msgs(e: Errs) -> Vec<String> {
+    e.iter().map(|e| e.message()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,10 +339,4 @@ mod tests {
         default_ptr(&mut v, "d", json!(1));
         assert_eq!(v, json!({"a": "x", "b": 3, "c": true, "d": 1}));
     }
-}
-
-/// The messages of field errors, for tests to compare against upstream's texts.
-#[cfg(test)]
-pub fn msgs(e: Errs) -> Vec<String> {
-    e.iter().map(|e| e.message()).collect()
 }
