@@ -1,0 +1,57 @@
+//! Shared scoring arithmetic for NodeResourcesFit and NodeResourcesBalancedAllocation
+//! (upstream `resourceAllocationScorer`).
+
+use k8s_openapi::api::core::v1::Pod;
+
+use crate::resource::{is_scalar_resource, pod_requests, Defaults, Resource, CPU, EPHEMERAL_STORAGE, MEMORY};
+use crate::snapshot::NodeInfo;
+
+/// A resource considered in scoring and its weight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceSpec {
+    pub name: String,
+    pub weight: i64,
+}
+
+/// The default scored resources: cpu and memory, weight 1 each.
+pub fn default_resources() -> Vec<ResourceSpec> {
+    vec![ResourceSpec { name: CPU.into(), weight: 1 }, ResourceSpec { name: MEMORY.into(), weight: 1 }]
+}
+
+/// The pod's request of each scored resource; `use_requested == false` applies the
+/// 100m/200Mi defaults to containers without CPU/memory requests.
+pub fn pod_request_list(pod: &Pod, resources: &[ResourceSpec], use_requested: bool) -> Vec<i64> {
+    let defaults = if use_requested { Defaults::None } else { Defaults::NonZero };
+    let r: Resource = pod_requests(pod, defaults);
+    resources.iter().map(|s| r.get(&s.name)).collect()
+}
+
+/// (allocatable, requested-including-this-pod) of one resource on a node; (0, 0) for
+/// scalar resources the pod does not request, which excludes them from scoring.
+pub fn allocatable_and_requested(node: &NodeInfo, resource: &str, pod_request: i64, use_requested: bool) -> (i64, i64) {
+    let requested = if use_requested { &node.requested } else { &node.non_zero_requested };
+    if pod_request == 0 && is_scalar_resource(resource) {
+        return (0, 0);
+    }
+    match resource {
+        CPU => (node.allocatable.milli_cpu, requested.milli_cpu + pod_request),
+        MEMORY => (node.allocatable.memory, requested.memory + pod_request),
+        EPHEMERAL_STORAGE => (node.allocatable.ephemeral_storage, node.requested.ephemeral_storage + pod_request),
+        n => (node.allocatable.get(n), node.requested.get(n) + pod_request),
+    }
+}
+
+/// Requested and allocatable vectors for the scorer (zeros for skipped resources).
+pub fn score_inputs(node: &NodeInfo, resources: &[ResourceSpec], pod_reqs: &[i64], use_requested: bool) -> (Vec<i64>, Vec<i64>) {
+    let mut requested = vec![0; resources.len()];
+    let mut allocatable = vec![0; resources.len()];
+    for (i, spec) in resources.iter().enumerate() {
+        let (alloc, req) = allocatable_and_requested(node, &spec.name, pod_reqs[i], use_requested);
+        if alloc == 0 {
+            continue;
+        }
+        allocatable[i] = alloc;
+        requested[i] = req;
+    }
+    (requested, allocatable)
+}
