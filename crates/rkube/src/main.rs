@@ -51,6 +51,9 @@ struct ServerArgs {
     /// this far back.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     compaction_interval: u64,
+    /// Do not run the scheduler in this server.
+    #[arg(long)]
+    disable_scheduler: bool,
     /// Run the control plane only, without a node agent on this machine (this build has
     /// no node agent yet, so it always runs that way).
     #[arg(long)]
@@ -78,6 +81,15 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// A client of this server, as every component is (they share only the API).
+async fn client_from(kubeconfig: &std::path::Path) -> Result<kube::Client, String> {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig).map_err(|e| e.to_string())?;
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    kube::Client::try_from(cfg).map_err(|e| e.to_string())
+}
+
 async fn server(args: ServerArgs) -> Result<(), String> {
     let kubeconfig = args.write_kubeconfig.clone().unwrap_or_else(|| args.data_dir.join("kubeconfig.yaml"));
     let cfg = apiserver::Config {
@@ -93,8 +105,12 @@ async fn server(args: ServerArgs) -> Result<(), String> {
         event_ttl: std::time::Duration::from_secs(args.event_ttl.max(1)),
     };
     let running = apiserver::start(cfg).await.map_err(|e| format!("starting the API server: {e}"))?;
+    if !args.disable_scheduler {
+        let client = client_from(&running.kubeconfig).await?;
+        tokio::spawn(scheduler::shell::run(client));
+    }
     if !args.disable_agent {
-        eprintln!("rkube: note: this build has no node agent or scheduler yet: pods are stored but not run");
+        eprintln!("rkube: note: this build has no node agent yet: scheduled pods are not run");
     }
     eprintln!("rkube: API server listening on https://{}", running.addr);
     eprintln!("rkube: admin kubeconfig written to {}", running.kubeconfig.display());

@@ -11,6 +11,7 @@ pub mod plugins;
 pub mod quantity;
 pub mod resource;
 pub mod schedule;
+pub mod shell;
 pub mod snapshot;
 
 #[cfg(test)]
