@@ -103,7 +103,8 @@ async fn watch_latency(clients: &[Client]) -> (Duration, Duration, usize) {
 }
 
 fn main() {
-    let server = TestServer::start(BIN);
+    // The API server alone: no scheduler reacting to the pods.
+    let server = TestServer::start_with(BIN, &["--disable-scheduler"]);
     std::thread::sleep(Duration::from_secs(2));
     println!("idle RSS: {:.1} MiB", server.rss_kib() as f64 / 1024.0);
     server.ok_stdin(&["apply", "-f", "-"], Some("apiVersion: v1\nkind: Namespace\nmetadata: {name: bench}\n"));

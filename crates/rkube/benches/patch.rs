@@ -63,7 +63,7 @@ async fn run(server: &TestServer, clients: &[Client], label: &str, kind: &'stati
 }
 
 fn main() {
-    let server = TestServer::start(BIN);
+    let server = TestServer::start_with(BIN, &["--disable-scheduler"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let mut clients = Vec::new();

@@ -241,7 +241,7 @@ fn list_resource_version_rules() {
 
 #[test]
 fn reviews_are_answered_not_stored_and_bindings_assign_pods() {
-    let s = TestServer::start(BIN);
+    let s = TestServer::start_with(BIN, &["--disable-scheduler"]);
     assert_eq!(s.ok(&["auth", "can-i", "create", "deployments", "-n", "default"]).trim(), "yes");
     let who = s.ok(&["auth", "whoami", "-o", "json"]);
     let who: Value = serde_json::from_str(&who).unwrap();
@@ -265,7 +265,7 @@ fn reviews_are_answered_not_stored_and_bindings_assign_pods() {
 
 #[test]
 fn eviction_honours_pod_disruption_budgets() {
-    let s = TestServer::start(BIN);
+    let s = TestServer::start_with(BIN, &["--disable-scheduler"]);
     rt().block_on(async {
         let c = s.client().await;
         for name in ["a", "b", "free"] {
