@@ -77,3 +77,15 @@ fn pods_for_another_scheduler_are_left_alone() {
     let mine: Value = serde_json::from_str(&s.ok(&["get", "pod", "mine", "-o", "json"])).unwrap();
     assert!(mine["spec"].get("nodeName").is_none(), "{mine}");
 }
+
+#[test]
+fn a_higher_priority_pod_preempts_lower_priority_ones() {
+    let s = TestServer::start(BIN);
+    s.ok_stdin(&["create", "-f", "-"], Some(&node("n1", "2")));
+    let low = pod("low", "1500m").replace("spec:\n", "spec:\n  nodeName: n1\n  priority: 0\n");
+    s.ok_stdin(&["create", "-f", "-"], Some(&low));
+    let high = pod("high", "1").replace("spec:\n", "spec:\n  priority: 1000\n");
+    s.ok_stdin(&["create", "-f", "-"], Some(&high));
+    wait_for(&s, "high nominated to n1", |v| v["status"]["nominatedNodeName"] == "n1", &["get", "pod", "high", "-o", "json"]);
+    wait_for(&s, "low being deleted", |v| v["metadata"]["deletionTimestamp"].is_string(), &["get", "pod", "low", "-o", "json"]);
+}

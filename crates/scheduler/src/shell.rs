@@ -65,6 +65,9 @@ pub async fn run(client: kube::Client) {
                     }
                 }
                 Err(fit) => {
+                    if let Some(result) = &fit.post_filter_result {
+                        preempt(&client, pod, result).await;
+                    }
                     let uid = pod.metadata.uid.clone().unwrap_or_default();
                     let message = fit.to_string();
                     if reported.get(&uid) != Some(&message) {
@@ -96,6 +99,27 @@ async fn bind(client: &kube::Client, pod: &Pod, node: &str) -> bool {
         Err(e) => {
             tracing::debug!("binding {ns}/{name} to {node}: {e}");
             false
+        }
+    }
+}
+
+/// Carries out what preemption proposed: the pod is nominated to the node and the
+/// lower-priority victims there are deleted (gracefully); the pod is placed once they go.
+async fn preempt(client: &kube::Client, pod: &Pod, result: &crate::PostFilterResult) {
+    let Some(node) = &result.nominated_node_name else { return };
+    let (ns, name) = ns_name(pod);
+    if pod.status.as_ref().and_then(|s| s.nominated_node_name.as_deref()) != Some(node.as_str()) {
+        let params = PatchParams { field_manager: Some(DEFAULT_SCHEDULER_NAME.into()), ..Default::default() };
+        let patch = Patch::Merge(json!({"status": {"nominatedNodeName": node}}));
+        if let Err(e) = Api::<Pod>::namespaced(client.clone(), &ns).patch_status(&name, &params, &patch).await {
+            tracing::debug!("nominating {ns}/{name} to {node}: {e}");
+        }
+    }
+    for victim in &result.victims {
+        let Some((vns, vname)) = victim.split_once('/') else { continue };
+        let api: Api<Pod> = Api::namespaced(client.clone(), vns);
+        if let Err(e) = api.delete(vname, &Default::default()).await {
+            tracing::debug!("preempting {victim} for {ns}/{name}: {e}");
         }
     }
 }
