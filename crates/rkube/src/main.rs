@@ -51,6 +51,9 @@ struct ServerArgs {
     /// this far back.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     compaction_interval: u64,
+    /// Do not run the controller manager in this server.
+    #[arg(long)]
+    disable_controller_manager: bool,
     /// Do not run the scheduler in this server.
     #[arg(long)]
     disable_scheduler: bool,
@@ -108,6 +111,11 @@ async fn server(args: ServerArgs) -> Result<(), String> {
     if !args.disable_scheduler {
         let client = client_from(&running.kubeconfig).await?;
         tokio::spawn(scheduler::shell::run(client));
+    }
+    if !args.disable_controller_manager {
+        let client = client_from(&running.kubeconfig).await?;
+        let ca = std::fs::read_to_string(args.data_dir.join("tls").join("ca.crt")).map_err(|e| format!("reading the cluster CA: {e}"))?;
+        tokio::spawn(controllers::run(client, ca));
     }
     if !args.disable_agent {
         eprintln!("rkube: note: this build has no node agent yet: scheduled pods are not run");

@@ -330,3 +330,27 @@ fn events_expire_after_their_ttl() {
         std::thread::sleep(std::time::Duration::from_millis(300));
     }
 }
+
+#[test]
+fn every_namespace_gets_a_default_service_account_and_the_root_ca() {
+    let s = TestServer::start(BIN);
+    s.ok(&["create", "namespace", "team"]);
+    let ca = std::fs::read_to_string(s.data_dir().join("tls/ca.crt")).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let sa = s.kubectl(&["get", "serviceaccount", "default", "-n", "team"]);
+        let cm = s.kubectl(&["get", "configmap", "kube-root-ca.crt", "-n", "team", "-o", "jsonpath={.data.ca\\.crt}"]);
+        if sa.status.success() && String::from_utf8_lossy(&cm.stdout) == ca {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "defaults did not appear");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    s.ok(&["delete", "serviceaccount", "default", "-n", "team"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while !s.kubectl(&["get", "serviceaccount", "default", "-n", "team"]).status.success() {
+        assert!(std::time::Instant::now() < deadline, "default ServiceAccount not recreated");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(s.kubectl(&["get", "serviceaccount", "default", "-n", "kube-system"]).status.success());
+}

@@ -163,12 +163,12 @@ fn watch_initial_events_bookmarks_and_expired_versions() {
         let (_, list) = get_json(&c, "/api/v1/namespaces/default/configmaps").await;
         let first: i64 = list["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
         for i in 0..3 {
-            let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("w{i}")}});
+            let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("w{i}"), "labels": {"t": "w"}}});
             assert_eq!(c.request("POST", "/api/v1/namespaces/default/configmaps", Some(&cm)).await.0, 201);
         }
         let events = watch_lines(
             &c,
-            "/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1",
+            "/api/v1/namespaces/default/configmaps?labelSelector=t%3Dw&watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1",
         )
         .await;
         let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
@@ -205,7 +205,7 @@ fn list_resource_version_rules() {
         let c = s.client().await;
         let mut revs = Vec::new();
         for i in 0..4 {
-            let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("v{i}")}});
+            let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("v{i}"), "labels": {"t": "rv"}}});
             let (_, body) = c.request("POST", "/api/v1/namespaces/default/configmaps", Some(&cm)).await;
             let v: Value = serde_json::from_slice(&body).unwrap();
             revs.push(v["metadata"]["resourceVersion"].as_str().unwrap().to_string());
@@ -215,19 +215,19 @@ fn list_resource_version_rules() {
         };
         // Exact: the list as it was at that version.
         let (code, v) =
-            get_json(&c, &format!("/api/v1/namespaces/default/configmaps?resourceVersion={}&resourceVersionMatch=Exact", revs[1])).await;
+            get_json(&c, &format!("/api/v1/namespaces/default/configmaps?labelSelector=t%3Drv&resourceVersion={}&resourceVersionMatch=Exact", revs[1])).await;
         assert_eq!(code, 200);
         assert_eq!(names(&v), ["v0", "v1"]);
         assert_eq!(v["metadata"]["resourceVersion"], revs[1].as_str());
         // Legacy rule: a version with a limit and no match is exact, and pages continue at it.
-        let (_, v) = get_json(&c, &format!("/api/v1/namespaces/default/configmaps?resourceVersion={}&limit=1", revs[2])).await;
+        let (_, v) = get_json(&c, &format!("/api/v1/namespaces/default/configmaps?labelSelector=t%3Drv&resourceVersion={}&limit=1", revs[2])).await;
         assert_eq!(names(&v), ["v0"]);
         let token = v["metadata"]["continue"].as_str().unwrap().to_string();
-        let (_, v) = get_json(&c, &format!("/api/v1/namespaces/default/configmaps?limit=5&continue={token}")).await;
+        let (_, v) = get_json(&c, &format!("/api/v1/namespaces/default/configmaps?labelSelector=t%3Drv&limit=5&continue={token}")).await;
         assert_eq!(names(&v), ["v1", "v2"]);
         assert!(v["metadata"].get("continue").is_none());
         // NotOlderThan: at least as new as asked.
-        let (_, v) = get_json(&c, &format!("/api/v1/namespaces/default/configmaps?resourceVersion={}&resourceVersionMatch=NotOlderThan", revs[0])).await;
+        let (_, v) = get_json(&c, &format!("/api/v1/namespaces/default/configmaps?labelSelector=t%3Drv&resourceVersion={}&resourceVersionMatch=NotOlderThan", revs[0])).await;
         assert_eq!(names(&v).len(), 4);
         // A future version times out as upstream, and bad combinations are 400s.
         let (code, v) = get_json(&c, "/api/v1/namespaces/default/configmaps?resourceVersion=999999&resourceVersionMatch=Exact").await;

@@ -78,13 +78,20 @@ impl TestServer {
         while Instant::now() < deadline {
             if self.kubeconfig().exists() && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 let out = self.kubectl(&["get", "--raw", "/readyz"]);
-                if out.status.success() {
+                if out.status.success() && self.boot_writes_done() {
                     return;
                 }
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("rkube server did not become ready; log:\n{}", self.log());
+    }
+
+    /// Whether the in-process controllers have made their start-up writes (the root CA
+    /// ConfigMap in `default`), so tests that count objects start from a settled state.
+    fn boot_writes_done(&self) -> bool {
+        self.extra_args.iter().any(|a| a == "--disable-controller-manager")
+            || self.kubectl(&["get", "configmap", "kube-root-ca.crt", "-n", "default", "-o", "name"]).status.success()
     }
 
     pub fn log(&self) -> String {
