@@ -117,12 +117,12 @@ async fn server(args: ServerArgs) -> Result<(), String> {
         let ca = std::fs::read_to_string(args.data_dir.join("tls").join("ca.crt")).map_err(|e| format!("reading the cluster CA: {e}"))?;
         tokio::spawn(controllers::run(client, ca));
     }
-    if !args.disable_agent {
-        eprintln!("rkube: note: this build has no node agent yet: scheduled pods are not run");
-    }
     eprintln!("rkube: API server listening on https://{}", running.addr);
     eprintln!("rkube: admin kubeconfig written to {}", running.kubeconfig.display());
     eprintln!("rkube: try: kubectl --kubeconfig {} get namespaces", running.kubeconfig.display());
+    if !args.disable_agent {
+        eprintln!("rkube: note: this build has no node agent yet: scheduled pods are not run");
+    }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r.map_err(|e| e.to_string())?,
