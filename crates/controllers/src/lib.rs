@@ -4,7 +4,7 @@
 //! so a restart or a missed event heals itself.
 
 pub mod namespace_defaults;
-mod runtime;
+pub mod runtime;
 
 /// Runs every controller until the process ends. `ca_pem` is the cluster CA published
 /// in each namespace's `kube-root-ca.crt` ConfigMap.

@@ -1,5 +1,5 @@
-//! Shared plumbing: a cache of one resource kept by a watch, which wakes the
-//! controller on every change.
+//! Shared plumbing of API-client components (controllers, the scheduler's shell): a
+//! cache of one resource kept by a watch, which wakes its owner on every change.
 
 use std::sync::Arc;
 

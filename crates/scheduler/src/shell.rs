@@ -7,35 +7,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{watcher, WatchStreamExt};
+use controllers::runtime::follow;
+use kube::runtime::watcher;
 use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::{default_profile, needs_scheduling, schedule, Snapshot, DEFAULT_SCHEDULER_NAME};
 
 const RETRY: Duration = Duration::from_secs(5);
-
-fn follow<K>(api: Api<K>, changed: Arc<Notify>) -> Store<K>
-where
-    K: kube::Resource<DynamicType = ()> + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
-{
-    let (reader, writer) = reflector::store();
-    let stream = reflector::reflector(writer, watcher(api, watcher::Config::default())).default_backoff();
-    tokio::spawn(async move {
-        let mut stream = std::pin::pin!(stream);
-        while let Some(ev) = stream.next().await {
-            if let Err(e) = ev {
-                tracing::debug!("scheduler watch: {e}");
-            }
-            changed.notify_one();
-        }
-    });
-    reader
-}
 
 fn priority(pod: &Pod) -> i32 {
     pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0)
@@ -44,8 +25,8 @@ fn priority(pod: &Pod) -> i32 {
 /// Runs the default scheduler until the process ends.
 pub async fn run(client: kube::Client) {
     let changed = Arc::new(Notify::new());
-    let pods = follow(Api::<Pod>::all(client.clone()), changed.clone());
-    let nodes = follow(Api::<Node>::all(client.clone()), changed.clone());
+    let pods = follow(Api::<Pod>::all(client.clone()), watcher::Config::default(), changed.clone());
+    let nodes = follow(Api::<Node>::all(client.clone()), watcher::Config::default(), changed.clone());
     let _ = pods.wait_until_ready().await;
     let _ = nodes.wait_until_ready().await;
     let profile = default_profile();
