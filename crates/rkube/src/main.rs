@@ -16,6 +16,41 @@ struct Cli {
 enum Command {
     /// Run a server: the Kubernetes API backed by a durable embedded store.
     Server(ServerArgs),
+    /// SIMULATION for scale tests: register simulated nodes that run no containers; pods
+    /// bound to them are reported Running with made-up IPs.
+    Sim(SimArgs),
+}
+
+#[derive(clap::Args)]
+struct SimArgs {
+    /// Kubeconfig of the cluster to join.
+    #[arg(long)]
+    kubeconfig: PathBuf,
+    /// How many simulated nodes to register.
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+    /// Node names are this prefix followed by 0, 1, 2, …
+    #[arg(long, default_value = "sim-node-")]
+    name_prefix: String,
+    /// CPU capacity of each node.
+    #[arg(long, default_value = "32")]
+    cpu: String,
+    /// Memory capacity of each node.
+    #[arg(long, default_value = "256Gi")]
+    memory: String,
+    /// Pod capacity of each node.
+    #[arg(long, default_value = "110")]
+    pods: String,
+    /// Spread the nodes over this many zones (topology.kubernetes.io/zone=zone-N); 0 for none.
+    #[arg(long, default_value_t = 3)]
+    zones: usize,
+    /// Extra node labels, key=value (repeatable).
+    #[arg(long = "label", value_parser = parse_label)]
+    labels: Vec<(String, String)>,
+}
+
+fn parse_label(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("{s:?} is not key=value"))
 }
 
 #[derive(clap::Args)]
@@ -74,6 +109,7 @@ fn main() -> std::process::ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let result = match cli.command {
         Command::Server(args) => runtime.block_on(server(args)),
+        Command::Sim(args) => runtime.block_on(sim(args)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -91,6 +127,24 @@ async fn client_from(kubeconfig: &std::path::Path) -> Result<kube::Client, Strin
         .await
         .map_err(|e| e.to_string())?;
     kube::Client::try_from(cfg).map_err(|e| e.to_string())
+}
+
+async fn sim(args: SimArgs) -> Result<(), String> {
+    let client = client_from(&args.kubeconfig).await?;
+    let cfg = sim::SimConfig {
+        nodes: args.nodes,
+        name_prefix: args.name_prefix,
+        cpu: args.cpu,
+        memory: args.memory,
+        pods: args.pods,
+        zones: args.zones,
+        labels: args.labels,
+    };
+    eprintln!("rkube sim: SIMULATION: {} nodes that run no containers", cfg.nodes);
+    tokio::select! {
+        r = sim::run(client, cfg) => r,
+        r = tokio::signal::ctrl_c() => r.map_err(|e| e.to_string()),
+    }
 }
 
 async fn server(args: ServerArgs) -> Result<(), String> {

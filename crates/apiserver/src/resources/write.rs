@@ -460,6 +460,17 @@ pub(super) struct DeleteOptions {
     uid: Option<String>,
     resource_version: Option<String>,
     dry_run: bool,
+    /// `Orphan`, `Foreground` or `Background`; None leaves the kind's default.
+    propagation: Option<&'static str>,
+}
+
+pub const ORPHAN_FINALIZER: &str = "orphan";
+pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
+
+/// Kinds whose dependents are orphaned unless the client asks otherwise, kept for
+/// compatibility as upstream keeps them (core/v1 ReplicationController, batch/v1 Job).
+fn orphans_by_default(req: &Req) -> bool {
+    matches!((req.def.group, req.def.kind), ("", "ReplicationController") | ("batch", "Job"))
 }
 
 fn delete_options(req: &Req) -> ApiResult<DeleteOptions> {
@@ -482,7 +493,58 @@ pub(super) fn delete_options_from(req: &Req, body: &Value) -> ApiResult<DeleteOp
     let pre = body.get("preconditions");
     let s = |f: &str| pre.and_then(|p| p.get(f)).and_then(Value::as_str).map(str::to_string);
     let body_dry = body.get("dryRun").and_then(Value::as_array).is_some_and(|a| a.iter().any(|v| v == "All"));
-    Ok(DeleteOptions { grace, uid: s("uid"), resource_version: s("resourceVersion"), dry_run: body_dry || req.query.dry_run()? })
+    let policy = body.get("propagationPolicy").and_then(Value::as_str).map(str::to_string).or_else(|| req.query.get("propagationPolicy").map(str::to_string));
+    let orphan = match body.get("orphanDependents").and_then(Value::as_bool) {
+        Some(o) => Some(o),
+        None => req.query.get("orphanDependents").map(|v| v == "true" || v == "1"),
+    };
+    let propagation = match (policy.as_deref(), orphan) {
+        (Some(p), Some(_)) => {
+            return Err(delete_options_invalid(&format!("propagationPolicy: Invalid value: \"{p}\": orphanDependents and deletionPropagation cannot be both set")))
+        }
+        (Some("Orphan"), None) => Some("Orphan"),
+        (Some("Foreground"), None) => Some("Foreground"),
+        (Some("Background"), None) => Some("Background"),
+        (Some(p), None) => {
+            return Err(delete_options_invalid(&format!(
+                "propagationPolicy: Unsupported value: \"{p}\": supported values: \"Foreground\", \"Background\", \"Orphan\""
+            )))
+        }
+        (None, Some(true)) => Some("Orphan"),
+        (None, Some(false)) => Some("Background"),
+        (None, None) => None,
+    };
+    Ok(DeleteOptions {
+        grace,
+        uid: s("uid"),
+        resource_version: s("resourceVersion"),
+        dry_run: body_dry || req.query.dry_run()?,
+        propagation,
+    })
+}
+
+fn delete_options_invalid(detail: &str) -> ApiError {
+    ApiError::new(422, "Invalid", format!("DeleteOptions.meta.k8s.io \"\" is invalid: {detail}"))
+}
+
+/// The finalizers that garbage collection needs for this deletion (upstream's
+/// `deletionFinalizersForGarbageCollection`): `orphan` to orphan the dependents,
+/// `foregroundDeletion` to delete them first; background deletion needs neither.
+fn gc_finalizers(req: &Req, obj: &Value, opts: &DeleteOptions) -> Vec<String> {
+    let mut finalizers = objects::finalizers(obj);
+    let policy = match opts.propagation {
+        Some(p) => p,
+        None if finalizers.iter().any(|f| f == ORPHAN_FINALIZER || f == FOREGROUND_FINALIZER) => return finalizers,
+        None if orphans_by_default(req) => "Orphan",
+        None => "Background",
+    };
+    finalizers.retain(|f| f != ORPHAN_FINALIZER && f != FOREGROUND_FINALIZER);
+    match policy {
+        "Orphan" => finalizers.push(ORPHAN_FINALIZER.into()),
+        "Foreground" => finalizers.push(FOREGROUND_FINALIZER.into()),
+        _ => {}
+    }
+    finalizers
 }
 
 /// How long a deletion waits: pods on a node terminate gracefully; others go at once.
@@ -513,13 +575,21 @@ pub(super) async fn delete_one(req: &Req, name: &str, opts: &DeleteOptions) -> A
         let mut obj = cur.value.clone();
         let is_namespace = req.def.group.is_empty() && req.def.kind == "Namespace";
         let has_spec_finalizers = is_namespace && obj["spec"]["finalizers"].as_array().is_some_and(|a| !a.is_empty());
-        if !objects::finalizers(&obj).is_empty() || grace > 0 || has_spec_finalizers {
-            if objects::is_deleting(&obj) {
+        let finalizers = gc_finalizers(req, &obj, opts);
+        let finalizers_changed = finalizers != objects::finalizers(&obj);
+        if !finalizers.is_empty() || grace > 0 || has_spec_finalizers {
+            if objects::is_deleting(&obj) && !finalizers_changed {
                 return Ok(obj);
             }
+            let deleting = objects::is_deleting(&obj);
             let meta = meta_mut(&mut obj);
-            meta.insert("deletionTimestamp".into(), json!(objects::rfc3339_in(grace)));
-            meta.insert("deletionGracePeriodSeconds".into(), json!(grace));
+            if finalizers_changed {
+                meta.insert("finalizers".into(), json!(finalizers));
+            }
+            if !deleting {
+                meta.insert("deletionTimestamp".into(), json!(objects::rfc3339_in(grace)));
+                meta.insert("deletionGracePeriodSeconds".into(), json!(grace));
+            }
             if is_namespace {
                 obj["status"]["phase"] = json!("Terminating");
             }
