@@ -3,11 +3,26 @@
 //! runs it. Controllers are API clients only; they are level-triggered and idempotent,
 //! so a restart or a missed event heals itself.
 
+pub mod events;
 pub mod namespace_defaults;
+pub mod pods;
+pub mod replicaset;
 pub mod runtime;
+
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::{Pod, ReplicationController};
+use kube::api::Api;
+use kube::runtime::watcher;
+
+use crate::runtime::Informer;
 
 /// Runs every controller until the process ends. `ca_pem` is the cluster CA published
 /// in each namespace's `kube-root-ca.crt` ConfigMap.
 pub async fn run(client: kube::Client, ca_pem: String) {
+    let all = watcher::Config::default;
+    let pods: Informer<Pod> = Informer::new(Api::all(client.clone()), all());
+    let replicasets: Informer<ReplicaSet> = Informer::new(Api::all(client.clone()), all());
+    let rcs: Informer<ReplicationController> = Informer::new(Api::all(client.clone()), all());
+    tokio::spawn(replicaset::run(client.clone(), pods.clone(), replicasets.clone(), rcs));
     namespace_defaults::run(client, ca_pem).await;
 }

@@ -27,3 +27,106 @@ where
     });
     reader
 }
+
+/// A shared cache of one resource and a signal that ticks on every change, which any
+/// number of controllers can wait on.
+#[derive(Clone)]
+pub struct Informer<K: kube::Resource<DynamicType = ()> + 'static> {
+    pub store: Store<K>,
+    changes: tokio::sync::watch::Receiver<u64>,
+}
+
+impl<K> Informer<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    pub fn new(api: Api<K>, config: watcher::Config) -> Self {
+        let (reader, writer) = reflector::store();
+        let (tx, changes) = tokio::sync::watch::channel(0u64);
+        let stream = reflector::reflector(writer, watcher(api, config)).default_backoff();
+        tokio::spawn(async move {
+            let mut stream = std::pin::pin!(stream);
+            while let Some(ev) = stream.next().await {
+                if let Err(e) = ev {
+                    tracing::debug!("informer watch: {e}");
+                }
+                tx.send_modify(|n| *n += 1);
+            }
+        });
+        Informer { store: reader, changes }
+    }
+
+    /// A receiver that sees every later change.
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        let mut rx = self.changes.clone();
+        rx.mark_unchanged();
+        rx
+    }
+
+    pub async fn ready(&self) {
+        let _ = self.store.wait_until_ready().await;
+    }
+
+    /// Every object, cloned out of the cache.
+    pub fn list(&self) -> Vec<Arc<K>> {
+        self.store.state()
+    }
+}
+
+/// Waits until one of `rxs` changes or `timeout` passes; then waits `settle` more so a
+/// burst of events is handled in one pass.
+pub async fn wait_any(rxs: &mut [tokio::sync::watch::Receiver<u64>], timeout: std::time::Duration, settle: std::time::Duration) {
+    let changed = futures_util::future::select_all(rxs.iter_mut().map(|rx| Box::pin(rx.changed())));
+    let _ = tokio::time::timeout(timeout, changed).await;
+    tokio::time::sleep(settle).await;
+    for rx in rxs.iter_mut() {
+        rx.mark_unchanged();
+    }
+}
+
+/// Writes a controller made but has not yet seen in its caches (client-go's
+/// "expectations"): until they show up, the owner is not reconciled again, so a lagging
+/// cache never causes duplicate creates or deletes.
+#[derive(Default)]
+pub struct Expectations {
+    pending: std::collections::HashMap<String, Pending>,
+}
+
+struct Pending {
+    adds: std::collections::HashSet<String>,
+    deletes: std::collections::HashSet<String>,
+    since: std::time::Instant,
+}
+
+/// How long an expectation is trusted before the controller reconciles anyway.
+const EXPECTATION_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Expectations {
+    pub fn expect(&mut self, owner: &str, adds: impl IntoIterator<Item = String>, deletes: impl IntoIterator<Item = String>) {
+        let p = self.pending.entry(owner.to_string()).or_insert_with(|| Pending {
+            adds: Default::default(),
+            deletes: Default::default(),
+            since: std::time::Instant::now(),
+        });
+        p.adds.extend(adds);
+        p.deletes.extend(deletes);
+        p.since = std::time::Instant::now();
+    }
+
+    /// Whether `owner` may be reconciled: everything it created is seen (`seen(uid)`) and
+    /// everything it deleted is gone or going (`gone(uid)`).
+    pub fn satisfied(&mut self, owner: &str, seen: impl Fn(&str) -> bool, gone: impl Fn(&str) -> bool) -> bool {
+        let Some(p) = self.pending.get_mut(owner) else { return true };
+        p.adds.retain(|u| !seen(u));
+        p.deletes.retain(|u| !gone(u));
+        if (p.adds.is_empty() && p.deletes.is_empty()) || p.since.elapsed() > EXPECTATION_TTL {
+            self.pending.remove(owner);
+            return true;
+        }
+        false
+    }
+
+    pub fn forget(&mut self, owner: &str) {
+        self.pending.remove(owner);
+    }
+}
