@@ -3,13 +3,14 @@
 //! runs it. Controllers are API clients only; they are level-triggered and idempotent,
 //! so a restart or a missed event heals itself.
 
+pub mod deployment;
 pub mod events;
 pub mod namespace_defaults;
 pub mod pods;
 pub mod replicaset;
 pub mod runtime;
 
-use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use kube::api::Api;
 use kube::runtime::watcher;
@@ -23,6 +24,8 @@ pub async fn run(client: kube::Client, ca_pem: String) {
     let pods: Informer<Pod> = Informer::new(Api::all(client.clone()), all());
     let replicasets: Informer<ReplicaSet> = Informer::new(Api::all(client.clone()), all());
     let rcs: Informer<ReplicationController> = Informer::new(Api::all(client.clone()), all());
+    let deployments: Informer<Deployment> = Informer::new(Api::all(client.clone()), all());
     tokio::spawn(replicaset::run(client.clone(), pods.clone(), replicasets.clone(), rcs));
+    tokio::spawn(deployment::run(client.clone(), deployments, replicasets.clone()));
     namespace_defaults::run(client, ca_pem).await;
 }
