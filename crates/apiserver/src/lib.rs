@@ -7,7 +7,6 @@ mod cache;
 pub mod certs;
 mod convert;
 mod discovery;
-mod namespace_finalizer;
 mod negotiate;
 mod objects;
 mod openapi;
@@ -123,7 +122,6 @@ pub async fn start(cfg: Config) -> std::io::Result<Running> {
     }
     tokio::spawn(server::serve(srv.clone(), listener, acceptor));
     tokio::spawn(boot::compact_periodically(store.clone(), cfg.compaction_interval));
-    tokio::spawn(namespace_finalizer::run(srv.clone()));
     tokio::spawn(boot::expire_events(srv.clone(), cfg.event_ttl));
     Ok(Running { addr, kubeconfig: cfg.kubeconfig, store })
 }

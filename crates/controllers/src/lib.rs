@@ -5,13 +5,15 @@
 
 pub mod deployment;
 pub mod events;
+pub mod gc;
+pub mod namespace;
 pub mod namespace_defaults;
 pub mod pods;
 pub mod replicaset;
 pub mod runtime;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{Pod, ReplicationController};
+use k8s_openapi::api::core::v1::{Namespace, Pod, ReplicationController};
 use kube::api::Api;
 use kube::runtime::watcher;
 
@@ -26,6 +28,9 @@ pub async fn run(client: kube::Client, ca_pem: String) {
     let rcs: Informer<ReplicationController> = Informer::new(Api::all(client.clone()), all());
     let deployments: Informer<Deployment> = Informer::new(Api::all(client.clone()), all());
     tokio::spawn(replicaset::run(client.clone(), pods.clone(), replicasets.clone(), rcs));
+    tokio::spawn(gc::run(client.clone()));
+    let namespaces: Informer<Namespace> = Informer::new(Api::all(client.clone()), all());
+    tokio::spawn(namespace::run(client.clone(), namespaces));
     tokio::spawn(deployment::run(client.clone(), deployments, replicasets.clone()));
     namespace_defaults::run(client, ca_pem).await;
 }

@@ -155,6 +155,7 @@ async fn subresource(req: Req, method: &Method, sub: &str) -> ApiResult<Reply> {
         ("status", "get") => read::get(&req).await,
         ("status", "update") => write::update(&req, write::Part::Status).await,
         ("status", "patch") => write::patch(&req, write::Part::Status).await,
+        ("finalize", "update") if def.kind == "Namespace" => write::update(&req, write::Part::Finalize).await,
         ("scale", "get") => scale::get(&req).await,
         ("scale", "update") => scale::update(&req).await,
         ("scale", "patch") => scale::patch(&req).await,

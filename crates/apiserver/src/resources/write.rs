@@ -19,6 +19,8 @@ use crate::status::{ApiError, ApiResult};
 pub enum Part {
     Main,
     Status,
+    /// `namespaces/{name}/finalize`: only `spec.finalizers` changes.
+    Finalize,
 }
 
 impl Part {
@@ -26,6 +28,7 @@ impl Part {
         match self {
             Part::Main => "",
             Part::Status => "status",
+            Part::Finalize => "finalize",
         }
     }
 }
@@ -298,6 +301,14 @@ fn prepare_update(req: &Req, part: Part, new: Value, old: &Value) -> ApiResult<V
             }
             merged
         }
+        Part::Finalize => {
+            let mut merged = old.clone();
+            merged["spec"]["finalizers"] = new["spec"].get("finalizers").cloned().unwrap_or(json!([]));
+            if let Some(rv) = new["metadata"].get("resourceVersion").cloned() {
+                meta_mut(&mut merged).insert("resourceVersion".into(), rv);
+            }
+            merged
+        }
         Part::Main => {
             let mut new = new;
             if strategy::has_status(req.def) {
@@ -342,7 +353,7 @@ fn prepare_update(req: &Req, part: Part, new: Value, old: &Value) -> ApiResult<V
     }
     api::validation::default_object(req.def.group, req.def.kind, &mut new);
     let errs = match part {
-        Part::Main => api::validation::validate_update(req.def.group, req.def.kind, req.def.namespaced, &new, old),
+        Part::Main | Part::Finalize => api::validation::validate_update(req.def.group, req.def.kind, req.def.namespaced, &new, old),
         Part::Status => api::validation::validate_status_update(req.def.group, req.def.kind, &new, old),
     };
     invalid(req, &new, errs)?;
@@ -378,7 +389,8 @@ pub(super) async fn update_loop(
             return Ok(Written::Value(new));
         }
         let key = req.key();
-        if objects::is_deleting(&new) && objects::finalizers(&new).is_empty() {
+        let spec_finalizers = req.def.kind == "Namespace" && new["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        if objects::is_deleting(&new) && objects::finalizers(&new).is_empty() && !spec_finalizers {
             // Removing the last finalizer of a deleting object completes its deletion.
             return match req.srv.store.delete(&key, Some(cur.rev)).await {
                 Ok((rev, _)) => {

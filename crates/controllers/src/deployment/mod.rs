@@ -119,7 +119,23 @@ async fn execute(client: &kube::Client, rec: &Recorder, d: &Value, actions: Vec<
     for action in actions {
         let result = match &action {
             Action::CreateReplicaSet(rs) => match serde_json::from_value::<ReplicaSet>(rs.clone()) {
-                Ok(obj) => sets.create(&PostParams::default(), &obj).await.map(|_| ()),
+                Ok(obj) => match sets.create(&PostParams::default(), &obj).await {
+                    Err(kube::Error::Api(e)) if e.code == 409 => {
+                        // A ReplicaSet of that name that is not ours: a hash collision.
+                        // Count it, so the next pass hashes the template differently.
+                        let theirs = sets.get(&e.details.as_ref().map(|d| d.name.clone()).unwrap_or_default()).await.ok();
+                        let ours = theirs.as_ref().and_then(|rs| crate::pods::controller_of(&rs.metadata)).is_some_and(|c| c.uid == uid(d));
+                        if ours {
+                            Ok(())
+                        } else {
+                            let count = d["status"]["collisionCount"].as_i64().unwrap_or(0) + 1;
+                            let patch = Patch::Merge(json!({"status": {"collisionCount": count}}));
+                            let _ = deployments.patch_status(name(d), &pp, &patch).await;
+                            return;
+                        }
+                    }
+                    other => other.map(|_| ()),
+                },
                 Err(e) => {
                     tracing::warn!("deployment {ns}/{}: bad ReplicaSet: {e}", name(d));
                     Ok(())
