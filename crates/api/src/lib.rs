@@ -12,5 +12,6 @@ pub mod selector;
 pub mod table;
 pub mod validation;
 pub mod patch;
+pub mod rbac;
 pub mod schema;
 pub mod strategy;

@@ -69,6 +69,40 @@ pub fn prepare_for_create(def: &ResourceDef, obj: &mut Value) {
         // Every namespace is emptied before it goes: the namespace controller's finalizer.
         obj["spec"]["finalizers"] = json!(["kubernetes"]);
     }
+    if def.group.is_empty() && def.kind == "Pod" {
+        add_default_toleration_seconds(obj);
+    }
+}
+
+/// Upstream's DefaultTolerationSeconds admission: a pod that does not tolerate the
+/// `not-ready` and `unreachable` NoExecute taints tolerates them for 300 s, so a node
+/// that stops reporting has its pods evicted after five minutes.
+pub fn add_default_toleration_seconds(pod: &mut Value) {
+    const TAINTS: [&str; 2] = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"];
+    let spec = &mut pod["spec"];
+    if !spec.is_object() {
+        return;
+    }
+    let existing = spec["tolerations"].as_array().cloned().unwrap_or_default();
+    let tolerates = |key: &str| {
+        existing.iter().any(|t| {
+            let effect_ok = matches!(t["effect"].as_str(), None | Some("") | Some("NoExecute"));
+            let key_ok = match t["operator"].as_str() {
+                Some("Exists") => t["key"].as_str().is_none_or(|k| k.is_empty() || k == key),
+                _ => t["key"].as_str() == Some(key),
+            };
+            effect_ok && key_ok
+        })
+    };
+    let mut all = existing.clone();
+    for key in TAINTS {
+        if !tolerates(key) {
+            all.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
+        }
+    }
+    if all.len() != existing.len() {
+        spec["tolerations"] = Value::Array(all);
+    }
 }
 
 /// The parts of an object that count as its spec when deciding on a new generation:

@@ -1,7 +1,8 @@
-//! The API server: HTTPS serving, authentication, discovery, the generic REST
-//! handlers, and the watch cache over the store.
+//! The API server: HTTPS serving, authentication, authorization, discovery, the
+//! generic REST handlers, and the watch cache over the store.
 
 pub mod auth;
+mod authz;
 mod boot;
 mod cache;
 pub mod certs;
@@ -30,6 +31,8 @@ pub struct Config {
     pub port: u16,
     pub kubeconfig: PathBuf,
     pub token_auth_file: Option<PathBuf>,
+    /// Serve requests without credentials as `system:anonymous` (else they get 401).
+    pub anonymous_auth: bool,
     /// Extra names and addresses for the serving certificate.
     pub tls_sans: Vec<String>,
     pub service_cidr: String,
@@ -46,6 +49,17 @@ pub struct Running {
     pub addr: SocketAddr,
     pub kubeconfig: PathBuf,
     pub store: Arc<dyn Store>,
+    pki: Arc<certs::Pki>,
+    url: String,
+}
+
+impl Running {
+    /// A kubeconfig for an internal component's identity (e.g. `system:kube-scheduler`,
+    /// or `system:node:<name>` in `system:nodes`): a client certificate for `user` in
+    /// up to two `groups`, signed by the cluster CA, for this server's address.
+    pub fn component_kubeconfig(&self, user: &str, groups: &[&str]) -> std::io::Result<String> {
+        self.pki.client_kubeconfig(&self.url, user, groups)
+    }
 }
 
 fn io_err(e: impl std::fmt::Display) -> std::io::Error {
@@ -87,7 +101,7 @@ pub async fn start(cfg: Config) -> std::io::Result<Running> {
     }
     let pki = certs::load_or_create(&cfg.data_dir, &sans)?;
     let acceptor = tls_acceptor(&pki)?;
-    let tokens = match &cfg.token_auth_file {
+    let token_file = match &cfg.token_auth_file {
         Some(p) => auth::TokenFile::load(p).map_err(io_err)?,
         None => auth::TokenFile::default(),
     };
@@ -103,19 +117,28 @@ pub async fn start(cfg: Config) -> std::io::Result<Running> {
     };
     let cache = cache::WatchCache::start(store.clone(), &storages).await.map_err(io_err)?;
     let service_ranges = resources::service_ips::ServiceRanges::new(&cfg.service_cidr, &cfg.service_node_port_range).map_err(io_err)?;
+    let authn = auth::Authenticator {
+        // Service account tokens would join this chain.
+        tokens: vec![Box::new(token_file), Box::new(auth::BootstrapTokens { cache: cache.clone() })],
+        anonymous: cfg.anonymous_auth,
+    };
+    let authz = authz::Authz::start(cache.clone()).await.map_err(|e| io_err(e.message))?;
     let srv = Arc::new(server::Server {
         store: store.clone(),
         cache,
-        tokens,
+        authn,
+        authz,
         advertise: format!("{url_host}:{}", addr.port()),
         service_ranges,
         service_alloc: tokio::sync::Mutex::new(()),
     });
     boot::ensure_boot_objects(&srv, &cfg).await.map_err(|e| io_err(e.message))?;
+    authz::reconcile(&srv).await.map_err(|e| io_err(e.message))?;
     if let Some(parent) = cfg.kubeconfig.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let kubeconfig = certs::admin_kubeconfig(&pki, &format!("https://{url_host}:{}", addr.port()));
+    let url = format!("https://{url_host}:{}", addr.port());
+    let kubeconfig = certs::admin_kubeconfig(&pki, &url);
     // Rewritten only when it changes, so a restart needs no free disk space for it.
     if std::fs::read_to_string(&cfg.kubeconfig).ok().as_deref() != Some(kubeconfig.as_str()) {
         certs::write_private(&cfg.kubeconfig, &kubeconfig)?;
@@ -123,5 +146,7 @@ pub async fn start(cfg: Config) -> std::io::Result<Running> {
     tokio::spawn(server::serve(srv.clone(), listener, acceptor));
     tokio::spawn(boot::compact_periodically(store.clone(), cfg.compaction_interval));
     tokio::spawn(boot::expire_events(srv.clone(), cfg.event_ttl));
-    Ok(Running { addr, kubeconfig: cfg.kubeconfig, store })
+    tokio::spawn(authz::run_aggregation(srv.clone()));
+    tokio::spawn(srv.authz.clone().keep_current());
+    Ok(Running { addr, kubeconfig: cfg.kubeconfig, store, pki: Arc::new(pki), url })
 }

@@ -1,5 +1,6 @@
-//! The HTTPS server: TLS (HTTP/1.1 and HTTP/2), authentication, and routing of
-//! non-resource paths (health, version, discovery, OpenAPI) and resource paths.
+//! The HTTPS server: TLS (HTTP/1.1 and HTTP/2), authentication, impersonation and
+//! authorization of every request, and routing of non-resource paths (health,
+//! version, discovery, OpenAPI) and resource paths.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -16,7 +17,8 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
-use crate::auth::{self, TokenFile, User};
+use crate::auth::{self, User};
+use crate::authz::{self, Authz};
 use crate::cache::WatchCache;
 use crate::negotiate;
 use crate::query::Query;
@@ -34,7 +36,8 @@ const MAX_BODY: usize = 3 * 1024 * 1024;
 pub struct Server {
     pub store: Arc<dyn Store>,
     pub cache: Arc<WatchCache>,
-    pub tokens: TokenFile,
+    pub authn: auth::Authenticator,
+    pub authz: Arc<Authz>,
     /// host:port clients reach this server at, for `/api`'s serverAddressByClientCIDRs.
     pub advertise: String,
     pub service_ranges: crate::resources::service_ips::ServiceRanges,
@@ -99,10 +102,17 @@ pub fn version_info() -> Value {
     })
 }
 
-fn bearer_user(srv: &Server, req: &Request<Body>) -> Option<User> {
-    let h = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let token = h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))?.trim();
-    srv.tokens.authenticate(token)
+/// Who is asking, as whom, and whether they may.
+fn admit_request(srv: &Server, req: &Request<Body>, cert_user: Option<User>) -> Result<User, ApiError> {
+    let authorization = req.headers().get(header::AUTHORIZATION).map(|h| h.to_str().unwrap_or("-"));
+    let user = srv.authn.authenticate(cert_user, authorization).ok_or_else(ApiError::unauthorized)?;
+    let user = authz::impersonate(&srv.authz, req.headers(), user)?;
+    // system:masters may do anything: skip working out what it asks.
+    if !user.in_group(api::rbac::SYSTEM_MASTERS) {
+        let attrs = authz::attributes(req.method(), req.uri().path(), &Query::parse(req.uri().query()));
+        srv.authz.check(&user, &attrs)?;
+    }
+    Ok(user)
 }
 
 fn header_str(req: &Request<Body>, name: header::HeaderName) -> Option<String> {
@@ -110,6 +120,15 @@ fn header_str(req: &Request<Body>, name: header::HeaderName) -> Option<String> {
 }
 
 async fn route(srv: Arc<Server>, req: Request<Body>, cert_user: Option<User>) -> Reply {
+    let user = match admit_request(&srv, &req, cert_user) {
+        Ok(u) => u,
+        Err(e) => {
+            // Read the body first: over HTTP/2, dropping it unread resets the stream
+            // before the refusal reaches the client.
+            let _ = Limited::new(req.into_body(), MAX_BODY).collect().await;
+            return error_reply(&e);
+        }
+    };
     let path = req.uri().path().to_string();
     let accept = header_str(&req, header::ACCEPT);
     match path.as_str() {
@@ -138,9 +157,6 @@ async fn route(srv: Arc<Server>, req: Request<Body>, cert_user: Option<User>) ->
         Some(Target::Group(g)) => reply(discovery::group(&g)),
         Some(Target::GroupVersion { group, version }) => reply(discovery::resource_list(&group, &version)),
         Some(Target::Resource(rp)) => {
-            let Some(user) = cert_user.or_else(|| bearer_user(&srv, &req)) else {
-                return error_reply(&ApiError::unauthorized());
-            };
             match resource_request(srv, req, rp, user, accept).await {
                 Ok(r) => r,
                 Err(e) => error_reply(&e),

@@ -318,8 +318,11 @@ pub async fn run(client: kube::Client, pods: Informer<Pod>, sets: Informer<Repli
     let mut expectations = Expectations::default();
     let mut rxs = [pods.subscribe(), sets.subscribe(), rcs.subscribe()];
     pods.ready().await;
+    tracing::debug!("replicaset controller: pods ready");
     sets.ready().await;
+    tracing::debug!("replicaset controller: replicasets ready");
     rcs.ready().await;
+    tracing::debug!("replicaset controller: started");
     loop {
         let now = chrono::Utc::now();
         let all_pods = pods.list();

@@ -34,6 +34,9 @@ where
 pub struct Informer<K: kube::Resource<DynamicType = ()> + 'static> {
     pub store: Store<K>,
     changes: tokio::sync::watch::Receiver<u64>,
+    /// Set once the first full list is in the store. (Our own flag: kube's
+    /// `Store::wait_until_ready` can leave one of several concurrent waiters asleep.)
+    listed: tokio::sync::watch::Receiver<bool>,
 }
 
 impl<K> Informer<K>
@@ -43,17 +46,22 @@ where
     pub fn new(api: Api<K>, config: watcher::Config) -> Self {
         let (reader, writer) = reflector::store();
         let (tx, changes) = tokio::sync::watch::channel(0u64);
+        let (listed_tx, listed) = tokio::sync::watch::channel(false);
         let stream = reflector::reflector(writer, watcher(api, config)).default_backoff();
         tokio::spawn(async move {
             let mut stream = std::pin::pin!(stream);
             while let Some(ev) = stream.next().await {
-                if let Err(e) = ev {
-                    tracing::debug!("informer watch: {e}");
+                match ev {
+                    Err(e) => tracing::debug!("informer watch: {e}"),
+                    Ok(watcher::Event::InitDone) => {
+                        listed_tx.send_replace(true);
+                    }
+                    Ok(_) => {}
                 }
                 tx.send_modify(|n| *n += 1);
             }
         });
-        Informer { store: reader, changes }
+        Informer { store: reader, changes, listed }
     }
 
     /// A receiver that sees every later change.
@@ -64,7 +72,8 @@ where
     }
 
     pub async fn ready(&self) {
-        let _ = self.store.wait_until_ready().await;
+        let mut listed = self.listed.clone();
+        let _ = listed.wait_for(|l| *l).await;
     }
 
     /// Every object, cloned out of the cache.

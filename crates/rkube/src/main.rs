@@ -47,6 +47,9 @@ struct SimArgs {
     /// Extra node labels, key=value (repeatable).
     #[arg(long = "label", value_parser = parse_label)]
     labels: Vec<(String, String)>,
+    /// Seconds between Lease renewals (a kubelet's default is 10).
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    heartbeat_interval: u64,
 }
 
 fn parse_label(s: &str) -> Result<(String, String), String> {
@@ -70,6 +73,10 @@ struct ServerArgs {
     /// Static bearer tokens, one per line: token,user,uid,"group1,group2".
     #[arg(long)]
     token_auth_file: Option<PathBuf>,
+    /// Serve requests without credentials as system:anonymous (RBAC decides what they
+    /// may do); `--anonymous-auth=false` answers them 401.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    anonymous_auth: bool,
     /// Extra host names or IPs for the serving certificate.
     #[arg(long = "tls-san")]
     tls_san: Vec<String>,
@@ -89,6 +96,9 @@ struct ServerArgs {
     /// Do not run the controller manager in this server.
     #[arg(long)]
     disable_controller_manager: bool,
+    /// Seconds without a heartbeat before a node is marked Unknown and tainted unreachable.
+    #[arg(long, default_value_t = 40, value_name = "SECONDS")]
+    node_monitor_grace_period: u64,
     /// Do not run the scheduler in this server.
     #[arg(long)]
     disable_scheduler: bool,
@@ -139,6 +149,7 @@ async fn sim(args: SimArgs) -> Result<(), String> {
         pods: args.pods,
         zones: args.zones,
         labels: args.labels,
+        heartbeat_interval: std::time::Duration::from_secs(args.heartbeat_interval.max(1)),
     };
     eprintln!("rkube sim: SIMULATION: {} nodes that run no containers", cfg.nodes);
     tokio::select! {
@@ -155,6 +166,7 @@ async fn server(args: ServerArgs) -> Result<(), String> {
         port: args.https_listen_port,
         kubeconfig,
         token_auth_file: args.token_auth_file,
+        anonymous_auth: args.anonymous_auth,
         tls_sans: args.tls_san,
         service_cidr: args.service_cidr,
         service_node_port_range: args.service_node_port_range,
@@ -169,7 +181,8 @@ async fn server(args: ServerArgs) -> Result<(), String> {
     if !args.disable_controller_manager {
         let client = client_from(&running.kubeconfig).await?;
         let ca = std::fs::read_to_string(args.data_dir.join("tls").join("ca.crt")).map_err(|e| format!("reading the cluster CA: {e}"))?;
-        tokio::spawn(controllers::run(client, ca));
+        let settings = controllers::Settings { node_monitor_grace_period: std::time::Duration::from_secs(args.node_monitor_grace_period.max(1)) };
+        tokio::spawn(controllers::run(client, ca, settings));
     }
     eprintln!("rkube: API server listening on https://{}", running.addr);
     eprintln!("rkube: admin kubeconfig written to {}", running.kubeconfig.display());

@@ -91,7 +91,9 @@ fn server_side_apply_conflicts_until_forced() {
 
 #[test]
 fn patch_types_edit_replace_and_diff() {
-    let s = TestServer::start(BIN);
+    // No controllers: the deployment controller's status writes would move the
+    // resourceVersion this test compares.
+    let s = TestServer::start_with(BIN, &["--disable-controller-manager"]);
     let base = deployment("nginx:1", "{containerPort: 80}", "{name: A, value: '1'}", Some(1));
     s.ok_stdin(&["create", "-f", "-"], Some(&base));
     s.ok(&["patch", "deploy", "web", "--type=json", "-p", r#"[{"op":"test","path":"/spec/replicas","value":1},{"op":"replace","path":"/spec/replicas","value":2}]"#]);

@@ -38,22 +38,32 @@ fn curl(s: &TestServer, args: &[&str]) -> (u16, String) {
 }
 
 #[test]
-fn unauthenticated_requests_get_401_except_health_version_and_discovery() {
+fn anonymous_requests_get_health_and_version_and_bad_tokens_get_401() {
     let dir = tempfile::tempdir().unwrap();
     let tokens = dir.path().join("tokens.csv");
     std::fs::write(&tokens, "s3cret,alice,uid-1,\"dev,ops\"\n").unwrap();
     let s = TestServer::start_with(BIN, &["--token-auth-file", tokens.to_str().unwrap()]);
     let base = format!("https://127.0.0.1:{}", s.port);
-    for open in ["/healthz", "/livez", "/readyz", "/version", "/api", "/apis", "/api/v1", "/apis/apps/v1"] {
+    // Anonymous requests get what RBAC grants system:unauthenticated: health and version.
+    for open in ["/healthz", "/livez", "/readyz", "/version"] {
         assert_eq!(curl(&s, &[&format!("{base}{open}")]).0, 200, "{open}");
     }
+    let alice = "Authorization: Bearer s3cret";
+    for discovery in ["/api", "/apis", "/api/v1", "/apis/apps/v1"] {
+        assert_eq!(curl(&s, &[&format!("{base}{discovery}")]).0, 403, "{discovery}");
+        assert_eq!(curl(&s, &["-H", alice, &format!("{base}{discovery}")]).0, 200, "{discovery}");
+    }
     let (code, body) = curl(&s, &[&format!("{base}/api/v1/namespaces")]);
+    assert_eq!(code, 403);
+    let status: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((status["reason"].as_str(), status["code"].as_i64()), (Some("Forbidden"), Some(403)));
+    let (code, body) = curl(&s, &["-H", "Authorization: Bearer wrong", &format!("{base}/api/v1/namespaces")]);
     assert_eq!(code, 401);
     let status: Value = serde_json::from_str(&body).unwrap();
     assert_eq!((status["reason"].as_str(), status["code"].as_i64()), (Some("Unauthorized"), Some(401)));
-    let (code, _) = curl(&s, &["-H", "Authorization: Bearer wrong", &format!("{base}/api/v1/namespaces")]);
-    assert_eq!(code, 401);
-    let (code, body) = curl(&s, &["-H", "Authorization: Bearer s3cret", &format!("{base}/api/v1/namespaces")]);
+    assert_eq!(curl(&s, &["-H", alice, &format!("{base}/api/v1/namespaces")]).0, 403);
+    s.ok(&["create", "clusterrolebinding", "alice", "--clusterrole=view", "--user=alice"]);
+    let (code, body) = curl(&s, &["-H", alice, &format!("{base}/api/v1/namespaces")]);
     assert_eq!(code, 200, "{body}");
     assert!(body.contains("\"NamespaceList\""));
 }

@@ -17,6 +17,8 @@ use tokio::sync::Notify;
 use crate::{default_profile, needs_scheduling, schedule, Snapshot, DEFAULT_SCHEDULER_NAME};
 
 const RETRY: Duration = Duration::from_secs(5);
+/// How long a bound pod counts as assumed before the cache must show it.
+const ASSUME_TTL: Duration = Duration::from_secs(30);
 
 fn priority(pod: &Pod) -> i32 {
     pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0)
@@ -31,11 +33,23 @@ pub async fn run(client: kube::Client) {
     let _ = nodes.wait_until_ready().await;
     let profile = default_profile();
     let mut reported: HashMap<String, String> = HashMap::new();
+    // Pods bound by this scheduler that its cache does not show bound yet (upstream's
+    // assumed pods): they count on their node, so the next pass does not overfill it.
+    let mut assumed: HashMap<String, (String, std::time::Instant)> = HashMap::new();
     let mut tie_break: u64 = 0;
     loop {
         let all: Vec<Pod> = pods.state().iter().map(|p| (**p).clone()).collect();
         let mut snapshot = Snapshot::new(nodes.state().iter().map(|n| (**n).clone()).collect(), all.iter().cloned());
-        let mut pending: Vec<&Pod> = all.iter().filter(|p| needs_scheduling(p, DEFAULT_SCHEDULER_NAME)).collect();
+        assumed.retain(|uid, (_, at)| {
+            at.elapsed() < ASSUME_TTL && all.iter().any(|p| p.metadata.uid.as_deref() == Some(uid.as_str()) && needs_scheduling(p, DEFAULT_SCHEDULER_NAME))
+        });
+        for p in all.iter() {
+            if let Some((node, _)) = p.metadata.uid.as_ref().and_then(|u| assumed.get(u)) {
+                snapshot.assume(p.clone(), node);
+            }
+        }
+        let is_assumed = |p: &Pod| p.metadata.uid.as_ref().is_some_and(|u| assumed.contains_key(u));
+        let mut pending: Vec<&Pod> = all.iter().filter(|p| needs_scheduling(p, DEFAULT_SCHEDULER_NAME) && !is_assumed(p)).collect();
         pending.sort_by_key(|p| (std::cmp::Reverse(priority(p)), p.metadata.creation_timestamp.clone().map(|t| t.0)));
         for pod in pending {
             tie_break = tie_break.wrapping_add(1);
@@ -43,6 +57,7 @@ pub async fn run(client: kube::Client) {
                 Ok(node) => {
                     if bind(&client, pod, &node).await {
                         snapshot.assume(pod.clone(), &node);
+                        assumed.insert(pod.metadata.uid.clone().unwrap_or_default(), (node.clone(), std::time::Instant::now()));
                     }
                 }
                 Err(fit) => {

@@ -18,9 +18,8 @@ use serde_json::{json, Value};
 
 pub const SIMULATED_LABEL: &str = "rkube.io/simulated";
 pub const LEASE_NAMESPACE: &str = "kube-node-lease";
-/// Kubelet's defaults: a 40 s lease renewed every 10 s.
+/// Kubelet's default lease duration.
 const LEASE_DURATION_SECONDS: i64 = 40;
-const RENEW_INTERVAL: Duration = Duration::from_secs(10);
 /// Requests in flight at once; enough to keep the API server busy on two cores.
 const CONCURRENCY: usize = 64;
 
@@ -35,6 +34,8 @@ pub struct SimConfig {
     /// Nodes are spread over this many zones (`topology.kubernetes.io/zone=zone-<i>`).
     pub zones: usize,
     pub labels: Vec<(String, String)>,
+    /// How often Leases are renewed (kubelet: 10 s).
+    pub heartbeat_interval: Duration,
 }
 
 /// One simulated node: its name and the /24 its pods get addresses from.
@@ -48,11 +49,14 @@ pub struct SimNode {
 
 impl SimNode {
     fn new(cfg: &SimConfig, index: usize) -> Self {
-        // 10.128.0.0/9 holds 32768 node /24s; node IPs come from 100.64.0.0/10.
+        // 10.128.0.0/9 holds 32768 node /24s; node IPs come from 100.64.0.0/10. Each name
+        // prefix starts at its own block, so several simulators rarely overlap.
+        let block = cfg.name_prefix.bytes().fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize)) % 8 * 16;
+        let index = index + block * 256;
         let (hi, lo) = (128 + (index / 256) % 128, index % 256);
         SimNode {
-            name: format!("{}{index}", cfg.name_prefix),
-            index,
+            name: format!("{}{}", cfg.name_prefix, index - block * 256),
+            index: index - block * 256,
             node_ip: format!("100.{}.{}.{}", 64 + (index / 65536) % 64, (index / 256) % 256, 1 + index % 254),
             pod_cidr: format!("10.{hi}.{lo}.0/24"),
         }
@@ -200,7 +204,7 @@ pub async fn run(client: kube::Client, cfg: SimConfig) -> Result<(), String> {
     let nodes: Arc<HashMap<String, SimNode>> = Arc::new(nodes.into_iter().map(|n| (n.name.clone(), n)).collect());
     tokio::spawn(pods::run(client.clone(), nodes.clone()));
     let watched = watch_nodes(&client);
-    let mut tick = tokio::time::interval(RENEW_INTERVAL);
+    let mut tick = tokio::time::interval(cfg.heartbeat_interval);
     tick.tick().await;
     loop {
         tick.tick().await;

@@ -157,7 +157,7 @@ mod tests {
     use crate::SimConfig;
 
     fn cfg() -> SimConfig {
-        SimConfig { nodes: 2, name_prefix: "sim-".into(), cpu: "8".into(), memory: "16Gi".into(), pods: "110".into(), zones: 2, labels: vec![] }
+        SimConfig { nodes: 2, name_prefix: "sim-".into(), cpu: "8".into(), memory: "16Gi".into(), pods: "110".into(), zones: 2, labels: vec![], heartbeat_interval: std::time::Duration::from_secs(10) }
     }
 
     #[test]
@@ -166,7 +166,9 @@ mod tests {
         let mut pod: Pod = serde_json::from_value(json!({"metadata": {"name": "p", "uid": "u"}, "spec": {"nodeName": "sim-1", "containers": [{"name": "c", "image": "busybox"}]}})).unwrap();
         assert_eq!(work_for(&pod, &nodes), Some(Work::Start));
         let status = running_status(&pod, &nodes["sim-1"], &nodes["sim-1"].pod_ip(0));
-        assert_eq!(status["status"]["podIP"], "10.128.1.2");
+        let base = nodes["sim-1"].pod_cidr.trim_end_matches("0/24").to_string();
+        assert_eq!(status["status"]["podIP"], format!("{base}2"));
+        assert_ne!(nodes["sim-0"].pod_cidr, nodes["sim-1"].pod_cidr);
         assert_eq!(status["status"]["containerStatuses"][0]["state"]["running"]["startedAt"], status["status"]["startTime"]);
         pod.status = serde_json::from_value(status["status"].clone()).unwrap();
         assert_eq!(work_for(&pod, &nodes), None);

@@ -117,8 +117,24 @@ impl TestServer {
     }
 
     pub fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        self.kubectl_with(&self.kubeconfig(), args, stdin)
+    }
+
+    /// Writes a kubeconfig for `user` in `groups` (at most two), authenticating with a
+    /// client certificate the cluster CA signs, and returns its path.
+    pub fn user_kubeconfig(&self, user: &str, groups: &[&str]) -> PathBuf {
+        let server = format!("https://127.0.0.1:{}", self.port);
+        let text = apiserver::certs::user_kubeconfig(&self.data, &server, user, groups).expect("user kubeconfig");
+        let file: String = user.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let path = self.data.join(format!("kubeconfig-{file}.yaml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Runs kubectl with the given kubeconfig (e.g. one from `user_kubeconfig`).
+    pub fn kubectl_with(&self, kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> Output {
         let mut cmd = Command::new("kubectl");
-        cmd.arg("--kubeconfig").arg(self.kubeconfig()).args(args);
+        cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
         cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("run kubectl");

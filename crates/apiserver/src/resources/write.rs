@@ -247,6 +247,7 @@ pub async fn create_object(req: &Req, mut obj: Value, ownership: Ownership) -> A
     api::validation::default_object(req.def.group, req.def.kind, &mut obj);
     let _allocating = allocate_service(req, &mut obj, None).await?;
     invalid(req, &obj, api::validation::validate_create(req.def.group, req.def.kind, req.def.namespaced, &obj))?;
+    crate::authz::admit(req, crate::authz::Operation::Create, Some(&obj), None)?;
     if let Ownership::Update(sub) = ownership {
         meta_mut(&mut obj).remove("managedFields");
         super::fields::record_update(req, sub, &json!({}), &mut obj)?;
@@ -357,6 +358,7 @@ fn prepare_update(req: &Req, part: Part, new: Value, old: &Value) -> ApiResult<V
         Part::Status => api::validation::validate_status_update(req.def.group, req.def.kind, &new, old),
     };
     invalid(req, &new, errs)?;
+    crate::authz::admit(req, crate::authz::Operation::Update, Some(&new), Some(old))?;
     Ok(new)
 }
 
@@ -583,6 +585,7 @@ pub(super) async fn delete_one(req: &Req, name: &str, opts: &DeleteOptions) -> A
         req.srv.cache.sync().await?;
         let cur = req.srv.cache.resource(req.def.storage).get(&key).ok_or_else(|| ApiError::not_found(req.def, name))?;
         check_preconditions(req, name, &cur.value, opts)?;
+        crate::authz::admit(req, crate::authz::Operation::Delete, None, Some(&cur.value))?;
         let grace = grace_period(req, &cur.value, opts.grace);
         let mut obj = cur.value.clone();
         let is_namespace = req.def.group.is_empty() && req.def.kind == "Namespace";
