@@ -8,7 +8,7 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, PostParams};
 use serde_json::{json, Value};
 
 use crate::pods::{controller_of, is_ready, label_map};
@@ -136,10 +136,8 @@ pub async fn run(client: kube::Client, c: Caches) {
     let mut rxs = [c.pdbs.subscribe(), c.pods.subscribe()];
     c.pdbs.ready().await;
     c.pods.ready().await;
-    tracing::debug!("disruption controller started");
     loop {
         let budgets = c.pdbs.list();
-        tracing::debug!("disruption pass: {} budgets", budgets.len());
         if !budgets.is_empty() {
             let now = chrono::Utc::now();
             let all_pods = c.pods.list();
@@ -158,7 +156,14 @@ pub async fn run(client: kube::Client, c: Caches) {
                 if differs(&st, &v["status"]) {
                     let api: Api<PodDisruptionBudget> = Api::namespaced(client.clone(), &ns);
                     let name = v["metadata"]["name"].as_str().unwrap_or("");
-                    if let Err(e) = api.patch_status(name, &PatchParams::default(), &Patch::Merge(json!({"status": st}))).await {
+                    let mut obj = v.clone();
+                    // Nulls are absent fields in a status update.
+                    obj["status"] = Value::Object(st.as_object().unwrap().iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect());
+                    let result = match serde_json::from_value::<PodDisruptionBudget>(obj) {
+                        Ok(pdb) => api.replace_status(name, &PostParams::default(), &pdb).await.map(|_| ()),
+                        Err(_) => Ok(()),
+                    };
+                    if let Err(e) = result {
                         tracing::debug!("pdb {ns}/{name}: {e}");
                     }
                 }

@@ -22,6 +22,40 @@ use kube::runtime::watcher;
 
 use crate::runtime::Informer;
 
+/// The identities controllers act as: the shared watches use the controller manager's
+/// (`system:kube-controller-manager`, which may list and watch everything); each
+/// controller writes as its own service account (`kube-system/<name>`), holding only
+/// its `system:controller:<name>` role, as upstream's --use-service-account-credentials.
+#[derive(Clone)]
+pub struct Clients {
+    pub informers: kube::Client,
+    pub writers: std::collections::HashMap<String, kube::Client>,
+}
+
+/// The controllers that write, by their service account names.
+pub const CONTROLLERS: &[&str] = &[
+    "replicaset-controller",
+    "replication-controller",
+    "deployment-controller",
+    "generic-garbage-collector",
+    "namespace-controller",
+    "node-controller",
+    "disruption-controller",
+    "service-account-controller",
+    "root-ca-cert-publisher",
+];
+
+impl Clients {
+    /// Every controller acts as one identity (tests, or a cluster without RBAC).
+    pub fn single(client: kube::Client) -> Self {
+        Clients { informers: client, writers: Default::default() }
+    }
+
+    pub fn writer(&self, controller: &str) -> kube::Client {
+        self.writers.get(controller).cloned().unwrap_or_else(|| self.informers.clone())
+    }
+}
+
 /// What the controller manager's flags set.
 pub struct Settings {
     pub node_monitor_grace_period: std::time::Duration,
@@ -29,21 +63,23 @@ pub struct Settings {
 
 /// Runs every controller until the process ends. `ca_pem` is the cluster CA published
 /// in each namespace's `kube-root-ca.crt` ConfigMap.
-pub async fn run(client: kube::Client, ca_pem: String, settings: Settings) {
+pub async fn run(clients: Clients, ca_pem: String, settings: Settings) {
+    let client = clients.informers.clone();
     let all = watcher::Config::default;
     let pods: Informer<Pod> = Informer::new(Api::all(client.clone()), all());
     let replicasets: Informer<ReplicaSet> = Informer::new(Api::all(client.clone()), all());
     let rcs: Informer<ReplicationController> = Informer::new(Api::all(client.clone()), all());
     let deployments: Informer<Deployment> = Informer::new(Api::all(client.clone()), all());
-    tokio::spawn(replicaset::run(client.clone(), pods.clone(), replicasets.clone(), rcs.clone()));
-    tokio::spawn(gc::run(client.clone()));
+    let rs_writers = (clients.writer("replicaset-controller"), clients.writer("replication-controller"));
+    tokio::spawn(replicaset::run(rs_writers, pods.clone(), replicasets.clone(), rcs.clone()));
+    tokio::spawn(gc::run(clients.writer("generic-garbage-collector")));
     let nodes: Informer<Node> = Informer::new(Api::all(client.clone()), all());
     let leases: Informer<Lease> = Informer::new(Api::namespaced(client.clone(), "kube-node-lease"), all());
     let lifecycle = node_lifecycle::Settings { grace: settings.node_monitor_grace_period.as_secs() as i64 };
-    tokio::spawn(node_lifecycle::run(client.clone(), nodes, leases, pods.clone(), lifecycle));
+    tokio::spawn(node_lifecycle::run(clients.writer("node-controller"), nodes, leases, pods.clone(), lifecycle));
     let namespaces: Informer<Namespace> = Informer::new(Api::all(client.clone()), all());
-    tokio::spawn(namespace::run(client.clone(), namespaces));
-    tokio::spawn(deployment::run(client.clone(), deployments.clone(), replicasets.clone()));
+    tokio::spawn(namespace::run(clients.writer("namespace-controller"), namespaces));
+    tokio::spawn(deployment::run(clients.writer("deployment-controller"), deployments.clone(), replicasets.clone()));
     let budgets = disruption::Caches {
         pdbs: Informer::new(Api::all(client.clone()), all()),
         pods: pods.clone(),
@@ -52,6 +88,7 @@ pub async fn run(client: kube::Client, ca_pem: String, settings: Settings) {
         rcs,
         statefulsets: Informer::new(Api::all(client.clone()), all()),
     };
-    tokio::spawn(disruption::run(client.clone(), budgets));
-    namespace_defaults::run(client, ca_pem).await;
+    tokio::spawn(disruption::run(clients.writer("disruption-controller"), budgets));
+    let writers = namespace_defaults::Writers { accounts: clients.writer("service-account-controller"), root_ca: clients.writer("root-ca-cert-publisher") };
+    namespace_defaults::run(client, writers, ca_pem).await;
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostParams};
 use kube::core::PartialObjectMeta;
 use serde_json::{json, Value};
 
@@ -127,8 +127,11 @@ pub async fn run(client: kube::Client, namespaces: Informer<Namespace>) {
             let wanted = conditions(&left, &now);
             let same = wanted.iter().all(|w| current.iter().any(|c| c.type_ == w["type"] && c.status == w["status"] && c.message.as_deref() == w["message"].as_str()));
             if !same {
-                let patch = Patch::Merge(json!({"status": {"conditions": wanted}}));
-                let _ = api.patch_status(&name, &PatchParams::default(), &patch).await;
+                let mut updated = ns.clone();
+                if let Some(status) = updated.status.as_mut() {
+                    status.conditions = serde_json::from_value(json!(wanted)).ok();
+                }
+                let _ = api.replace_status(&name, &PostParams::default(), &updated).await;
             }
         }
         // Terminating namespaces wait on other components' deletions: look again soon.

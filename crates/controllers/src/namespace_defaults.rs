@@ -24,7 +24,7 @@ pub enum Action {
     CreateServiceAccount { namespace: String },
     CreateRootCa { namespace: String },
     /// The ConfigMap exists with other contents: replace its data.
-    UpdateRootCa { namespace: String },
+    UpdateRootCa { existing: Box<ConfigMap> },
 }
 
 fn active(ns: &Namespace) -> bool {
@@ -45,7 +45,7 @@ pub fn reconcile(namespaces: &[Namespace], accounts: &[ServiceAccount], configma
         match configmaps.iter().find(|c| in_ns(&c.metadata, ROOT_CA_CONFIGMAP)) {
             None => actions.push(Action::CreateRootCa { namespace: name.clone() }),
             Some(cm) if cm.data.as_ref().and_then(|d| d.get("ca.crt")).map(String::as_str) != Some(ca_pem) => {
-                actions.push(Action::UpdateRootCa { namespace: name.clone() })
+                actions.push(Action::UpdateRootCa { existing: Box::new(cm.clone()) })
             }
             Some(_) => {}
         }
@@ -69,26 +69,32 @@ fn root_ca(namespace: &str, ca_pem: &str) -> ConfigMap {
     }
 }
 
-async fn execute(client: &kube::Client, action: &Action, ca_pem: &str) -> Result<(), kube::Error> {
-    let pp = PostParams { field_manager: Some("rkube-controller-manager".into()), ..Default::default() };
+/// The identities the two controllers write as.
+pub struct Writers {
+    pub accounts: kube::Client,
+    pub root_ca: kube::Client,
+}
+
+async fn execute(w: &Writers, action: &Action, ca_pem: &str) -> Result<(), kube::Error> {
+    let pp = PostParams::default();
     match action {
         Action::CreateServiceAccount { namespace } => {
             let sa: ServiceAccount = serde_json::from_value(json!({"metadata": {"name": DEFAULT_SERVICE_ACCOUNT}})).expect("SA");
-            Api::<ServiceAccount>::namespaced(client.clone(), namespace).create(&pp, &sa).await.map(|_| ())
+            Api::<ServiceAccount>::namespaced(w.accounts.clone(), namespace).create(&pp, &sa).await.map(|_| ())
         }
         Action::CreateRootCa { namespace } => {
-            Api::<ConfigMap>::namespaced(client.clone(), namespace).create(&pp, &root_ca(namespace, ca_pem)).await.map(|_| ())
+            Api::<ConfigMap>::namespaced(w.root_ca.clone(), namespace).create(&pp, &root_ca(namespace, ca_pem)).await.map(|_| ())
         }
-        Action::UpdateRootCa { namespace } => {
-            let api = Api::<ConfigMap>::namespaced(client.clone(), namespace);
-            let mut cm = api.get(ROOT_CA_CONFIGMAP).await?;
-            cm.data = root_ca(namespace, ca_pem).data;
-            api.replace(ROOT_CA_CONFIGMAP, &pp, &cm).await.map(|_| ())
+        Action::UpdateRootCa { existing } => {
+            let namespace = existing.metadata.namespace.clone().unwrap_or_default();
+            let mut cm = (**existing).clone();
+            cm.data = root_ca(&namespace, ca_pem).data;
+            Api::<ConfigMap>::namespaced(w.root_ca.clone(), &namespace).replace(ROOT_CA_CONFIGMAP, &pp, &cm).await.map(|_| ())
         }
     }
 }
 
-pub async fn run(client: kube::Client, ca_pem: String) {
+pub async fn run(client: kube::Client, writers: Writers, ca_pem: String) {
     let changed = Arc::new(Notify::new());
     let namespaces = follow(Api::<Namespace>::all(client.clone()), watcher::Config::default(), changed.clone());
     let by_name = |n: &str| watcher::Config::default().fields(&format!("metadata.name={n}"));
@@ -102,7 +108,7 @@ pub async fn run(client: kube::Client, ca_pem: String) {
         let sa: Vec<ServiceAccount> = accounts.state().iter().map(|n| (**n).clone()).collect();
         let cm: Vec<ConfigMap> = configmaps.state().iter().map(|n| (**n).clone()).collect();
         for action in reconcile(&ns, &sa, &cm, &ca_pem) {
-            if let Err(e) = execute(&client, &action, &ca_pem).await {
+            if let Err(e) = execute(&writers, &action, &ca_pem).await {
                 // AlreadyExists and terminating namespaces resolve on the next pass.
                 tracing::debug!("{action:?}: {e}");
             }
@@ -127,11 +133,11 @@ mod tests {
     fn every_active_namespace_gets_its_defaults() {
         let sa: ServiceAccount = serde_json::from_value(json!({"metadata": {"name": "default", "namespace": "a"}})).unwrap();
         let stale = root_ca("a", "old");
-        let actions = reconcile(&[ns("a", false), ns("b", false), ns("gone", true)], &[sa], &[stale], "pem");
+        let actions = reconcile(&[ns("a", false), ns("b", false), ns("gone", true)], &[sa], &[stale.clone()], "pem");
         assert_eq!(
             actions,
             vec![
-                Action::UpdateRootCa { namespace: "a".into() },
+                Action::UpdateRootCa { existing: Box::new(stale.clone()) },
                 Action::CreateServiceAccount { namespace: "b".into() },
                 Action::CreateRootCa { namespace: "b".into() },
             ]

@@ -34,6 +34,8 @@ pub struct Owner {
     pub deleting: bool,
     pub status: Value,
     pub resource_version: String,
+    /// The object as cached, for the status update.
+    pub object: Value,
 }
 
 impl Owner {
@@ -61,6 +63,7 @@ impl Owner {
             deleting: !meta["deletionTimestamp"].is_null(),
             status: v["status"].clone(),
             resource_version: meta["resourceVersion"].as_str().unwrap_or("").to_string(),
+            object: v.clone(),
         })
     }
 
@@ -289,15 +292,22 @@ async fn execute(client: &kube::Client, rec: &Recorder, owner: &Owner, plan: Pla
         }
     }
     if let Some(status) = plan.status {
-        let patch = json!({"status": status});
-        let path = match owner.kind {
-            "ReplicaSet" => Api::<ReplicaSet>::namespaced(client.clone(), &owner.namespace).patch_status(&owner.name, &pp, &Patch::Merge(patch)).await.map(|_| ()),
-            _ => Api::<ReplicationController>::namespaced(client.clone(), &owner.namespace)
-                .patch_status(&owner.name, &pp, &Patch::Merge(patch))
-                .await
-                .map(|_| ()),
+        // An update of the status subresource from the cached object: a stale cache
+        // gets a conflict, and the next pass tries again from fresh state.
+        let mut obj = owner.object.clone();
+        obj["status"] = status;
+        let pp = PostParams::default();
+        let result = match owner.kind {
+            "ReplicaSet" => match serde_json::from_value::<ReplicaSet>(obj) {
+                Ok(rs) => Api::<ReplicaSet>::namespaced(client.clone(), &owner.namespace).replace_status(&owner.name, &pp, &rs).await.map(|_| ()),
+                Err(_) => Ok(()),
+            },
+            _ => match serde_json::from_value::<ReplicationController>(obj) {
+                Ok(rc) => Api::<ReplicationController>::namespaced(client.clone(), &owner.namespace).replace_status(&owner.name, &pp, &rc).await.map(|_| ()),
+                Err(_) => Ok(()),
+            },
         };
-        if let Err(e) = path {
+        if let Err(e) = result {
             tracing::debug!("{} {}/{} status: {e}", owner.kind, owner.namespace, owner.name);
         }
     }
@@ -312,17 +322,17 @@ pub fn api_message(e: &kube::Error) -> String {
     }
 }
 
-/// Runs the ReplicaSet and ReplicationController controllers until the process ends.
-pub async fn run(client: kube::Client, pods: Informer<Pod>, sets: Informer<ReplicaSet>, rcs: Informer<ReplicationController>) {
-    let rec = Recorder::new(client.clone(), "replicaset-controller");
+/// Runs the ReplicaSet and ReplicationController controllers until the process ends;
+/// `writers` are the identities each writes as.
+pub async fn run(writers: (kube::Client, kube::Client), pods: Informer<Pod>, sets: Informer<ReplicaSet>, rcs: Informer<ReplicationController>) {
+    let (rs_client, rc_client) = writers;
+    let rec = Recorder::new(rs_client.clone(), "replicaset-controller");
+    let rc_rec = Recorder::new(rc_client.clone(), "replication-controller");
     let mut expectations = Expectations::default();
     let mut rxs = [pods.subscribe(), sets.subscribe(), rcs.subscribe()];
     pods.ready().await;
-    tracing::debug!("replicaset controller: pods ready");
     sets.ready().await;
-    tracing::debug!("replicaset controller: replicasets ready");
     rcs.ready().await;
-    tracing::debug!("replicaset controller: started");
     loop {
         let now = chrono::Utc::now();
         let all_pods = pods.list();
@@ -364,7 +374,8 @@ pub async fn run(client: kube::Client, pods: Informer<Pod>, sets: Informer<Repli
             for chunk in work.chunks_mut(16) {
                 let mut batch = Vec::new();
                 for (owner, plan) in chunk.iter_mut() {
-                    batch.push(execute(&client, &rec, owner, std::mem::take(plan), &by_name));
+                    let (client, rec) = if owner.kind == "ReplicaSet" { (&rs_client, &rec) } else { (&rc_client, &rc_rec) };
+                    batch.push(execute(client, rec, owner, std::mem::take(plan), &by_name));
                 }
                 done.extend(futures_util::future::join_all(batch).await);
             }

@@ -133,6 +133,10 @@ fn main() -> std::process::ExitCode {
 /// A client of this server, as every component is (they share only the API).
 async fn client_from(kubeconfig: &std::path::Path) -> Result<kube::Client, String> {
     let kc = kube::config::Kubeconfig::read_from(kubeconfig).map_err(|e| e.to_string())?;
+    client_of(kc).await
+}
+
+async fn client_of(kc: kube::config::Kubeconfig) -> Result<kube::Client, String> {
     let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
         .await
         .map_err(|e| e.to_string())?;
@@ -174,15 +178,25 @@ async fn server(args: ServerArgs) -> Result<(), String> {
         event_ttl: std::time::Duration::from_secs(args.event_ttl.max(1)),
     };
     let running = apiserver::start(cfg).await.map_err(|e| format!("starting the API server: {e}"))?;
+    // Each component is a client with its own identity and only its role.
+    let component = |user: String, groups: &'static [&'static str]| {
+        let kc = running.component_kubeconfig(&user, groups).map_err(|e| format!("credentials for {user}: {e}"));
+        async move { client_of(kube::config::Kubeconfig::from_yaml(&kc?).map_err(|e| e.to_string())?).await }
+    };
     if !args.disable_scheduler {
-        let client = client_from(&running.kubeconfig).await?;
+        let client = component("system:kube-scheduler".into(), &[]).await?;
         tokio::spawn(scheduler::shell::run(client));
     }
     if !args.disable_controller_manager {
-        let client = client_from(&running.kubeconfig).await?;
+        let mut clients = controllers::Clients::single(component("system:kube-controller-manager".into(), &[]).await?);
+        for name in controllers::CONTROLLERS {
+            let account = format!("system:serviceaccount:kube-system:{name}");
+            let client = component(account, &["system:serviceaccounts", "system:serviceaccounts:kube-system"]).await?;
+            clients.writers.insert(name.to_string(), client);
+        }
         let ca = std::fs::read_to_string(args.data_dir.join("tls").join("ca.crt")).map_err(|e| format!("reading the cluster CA: {e}"))?;
         let settings = controllers::Settings { node_monitor_grace_period: std::time::Duration::from_secs(args.node_monitor_grace_period.max(1)) };
-        tokio::spawn(controllers::run(client, ca, settings));
+        tokio::spawn(controllers::run(clients, ca, settings));
     }
     eprintln!("rkube: API server listening on https://{}", running.addr);
     eprintln!("rkube: admin kubeconfig written to {}", running.kubeconfig.display());

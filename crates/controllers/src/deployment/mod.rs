@@ -116,6 +116,9 @@ async fn execute(client: &kube::Client, rec: &Recorder, d: &Value, actions: Vec<
     let sets: Api<ReplicaSet> = Api::namespaced(client.clone(), ns);
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let pp = PatchParams::default();
+    // Deployment writes are updates of the whole object (the deployment controller's
+    // role allows update, not patch); each carries the resourceVersion the last returned.
+    let mut current = d.clone();
     for action in actions {
         let result = match &action {
             Action::CreateReplicaSet(rs) => match serde_json::from_value::<ReplicaSet>(rs.clone()) {
@@ -128,9 +131,11 @@ async fn execute(client: &kube::Client, rec: &Recorder, d: &Value, actions: Vec<
                         if ours {
                             Ok(())
                         } else {
-                            let count = d["status"]["collisionCount"].as_i64().unwrap_or(0) + 1;
-                            let patch = Patch::Merge(json!({"status": {"collisionCount": count}}));
-                            let _ = deployments.patch_status(name(d), &pp, &patch).await;
+                            let mut obj = current.clone();
+                            obj["status"]["collisionCount"] = json!(d["status"]["collisionCount"].as_i64().unwrap_or(0) + 1);
+                            if let Ok(dep) = serde_json::from_value::<Deployment>(obj) {
+                                let _ = deployments.replace_status(name(d), &PostParams::default(), &dep).await;
+                            }
                             return;
                         }
                     }
@@ -146,8 +151,24 @@ async fn execute(client: &kube::Client, rec: &Recorder, d: &Value, actions: Vec<
                 let dp = DeleteParams { preconditions: Some(Preconditions { uid: Some(uid.clone()), resource_version: None }), ..Default::default() };
                 sets.delete(name, &dp).await.map(|_| ())
             }
-            Action::PatchDeployment(patch) => deployments.patch(name(d), &pp, &Patch::Merge(patch)).await.map(|_| ()),
-            Action::Status(status) => deployments.patch_status(name(d), &pp, &Patch::Merge(json!({"status": status}))).await.map(|_| ()),
+            Action::PatchDeployment(patch) => {
+                let mut obj = current.clone();
+                json_patch::merge(&mut obj, patch);
+                match serde_json::from_value::<Deployment>(obj) {
+                    Ok(dep) => deployments.replace(name(d), &PostParams::default(), &dep).await.map(|new| {
+                        current = serde_json::to_value(new).unwrap_or(current.clone());
+                    }),
+                    Err(_) => Ok(()),
+                }
+            }
+            Action::Status(status) => {
+                let mut obj = current.clone();
+                obj["status"] = status.clone();
+                match serde_json::from_value::<Deployment>(obj) {
+                    Ok(dep) => deployments.replace_status(name(d), &PostParams::default(), &dep).await.map(|_| ()),
+                    Err(_) => Ok(()),
+                }
+            }
             Action::Event { reason, message } => {
                 rec.normal(&involved(d), reason, message.clone()).await;
                 Ok(())
