@@ -5,6 +5,7 @@
 
 pub mod deployment;
 pub mod disruption;
+pub mod endpoints;
 pub mod events;
 pub mod gc;
 pub mod namespace;
@@ -43,6 +44,8 @@ pub const CONTROLLERS: &[&str] = &[
     "disruption-controller",
     "service-account-controller",
     "root-ca-cert-publisher",
+    "endpoint-controller",
+    "endpointslice-controller",
 ];
 
 impl Clients {
@@ -89,6 +92,13 @@ pub async fn run(clients: Clients, ca_pem: String, settings: Settings) {
         statefulsets: Informer::new(Api::all(client.clone()), all()),
     };
     tokio::spawn(disruption::run(clients.writer("disruption-controller"), budgets));
+    let endpoint_caches = endpoints::Caches {
+        services: Informer::new(Api::all(client.clone()), all()),
+        pods: pods.clone(),
+        endpoints: Informer::new(Api::all(client.clone()), all()),
+        slices: Informer::new(Api::all(client.clone()), all()),
+    };
+    tokio::spawn(endpoints::run(clients.writer("endpoint-controller"), clients.writer("endpointslice-controller"), endpoint_caches));
     let writers = namespace_defaults::Writers { accounts: clients.writer("service-account-controller"), root_ca: clients.writer("root-ca-cert-publisher") };
     namespace_defaults::run(client, writers, ca_pem).await;
 }

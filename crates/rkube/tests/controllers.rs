@@ -274,3 +274,35 @@ fn a_node_that_stops_heartbeating_is_tainted_and_its_pods_move() {
     let events = s.ok(&["get", "events", "-A"]);
     assert!(events.contains("TaintManagerEviction"), "{events}");
 }
+
+#[test]
+fn services_list_their_pods_in_endpoints_and_endpoint_slices() {
+    let s = TestServer::start(BIN);
+    let _sim = Sim::start(&s, 2, "sim-node-");
+    ready_nodes(&s, 2);
+    s.ok(&["create", "deployment", "web", "--image=busybox", "--replicas=3", "--port=8080"]);
+    s.ok(&["expose", "deployment", "web", "--port=80", "--target-port=8080"]);
+    rollout(&s, &["deployment/web"]);
+    let ep = wait_for(&s, "3 endpoints", &["get", "endpoints", "web", "-o", "json"], |e| {
+        e["subsets"][0]["addresses"].as_array().is_some_and(|a| a.len() == 3)
+    });
+    assert_eq!(ep["subsets"][0]["ports"][0]["port"], 8080);
+    let pods = json(&s, &["get", "pods", "-l", "app=web", "-o", "json"]);
+    let mut pod_ips: Vec<&str> = items(&pods).iter().map(|p| p["status"]["podIP"].as_str().unwrap()).collect();
+    let mut ep_ips: Vec<&str> = ep["subsets"][0]["addresses"].as_array().unwrap().iter().map(|a| a["ip"].as_str().unwrap()).collect();
+    pod_ips.sort();
+    ep_ips.sort();
+    assert_eq!(pod_ips, ep_ips);
+    let slices = json(&s, &["get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o", "json"]);
+    let slice = &items(&slices)[0];
+    assert_eq!(slice["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"], "endpointslice-controller.k8s.io");
+    assert_eq!(slice["metadata"]["ownerReferences"][0]["kind"], "Service");
+    assert_eq!(slice["endpoints"].as_array().unwrap().len(), 3);
+    assert!(slice["endpoints"].as_array().unwrap().iter().all(|e| e["conditions"]["ready"] == true));
+    assert!(s.ok(&["describe", "service", "web"]).contains(":8080"));
+
+    s.ok(&["scale", "deployment/web", "--replicas=1"]);
+    wait_for(&s, "1 endpoint", &["get", "endpoints", "web", "-o", "json"], |e| e["subsets"][0]["addresses"].as_array().is_some_and(|a| a.len() == 1));
+    s.ok(&["delete", "service", "web"]);
+    wait_for(&s, "endpoints and slices gone", &["get", "endpoints,endpointslices", "-l", "app=web", "-o", "json"], |v| items(v).is_empty());
+}
