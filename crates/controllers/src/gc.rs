@@ -142,8 +142,8 @@ fn item(resource: usize, m: &PartialObjectMeta<DynamicObject>) -> Option<Item> {
 type Graph = Arc<Mutex<HashMap<String, Item>>>;
 
 /// Keeps `graph` current for one resource.
-fn watch_resource(client: kube::Client, index: usize, ar: ApiResource, graph: Graph, tx: Arc<tokio::sync::watch::Sender<u64>>) {
-    tokio::spawn(async move {
+fn watch_resource(tasks: &mut tokio::task::JoinSet<()>, client: kube::Client, index: usize, ar: ApiResource, graph: Graph, tx: Arc<tokio::sync::watch::Sender<u64>>) {
+    tasks.spawn(async move {
         let api: Api<PartialObjectMeta<DynamicObject>> = Api::all_with(client, &ar);
         let stream = watcher(api, watcher::Config::default()).default_backoff();
         let mut stream = std::pin::pin!(stream);
@@ -260,8 +260,10 @@ pub async fn run(client: kube::Client) {
     let graph: Graph = Arc::default();
     let (tx, mut rx) = tokio::sync::watch::channel(0u64);
     let tx = Arc::new(tx);
+    // Dropped with this future, which stops every watch.
+    let mut watches = tokio::task::JoinSet::new();
     for (i, ar) in res.iter().enumerate() {
-        watch_resource(client.clone(), i, ar.clone(), graph.clone(), tx.clone());
+        watch_resource(&mut watches, client.clone(), i, ar.clone(), graph.clone(), tx.clone());
     }
     // Let every resource list once before judging anything absent.
     tokio::time::sleep(Duration::from_secs(2)).await;

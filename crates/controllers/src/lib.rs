@@ -7,10 +7,12 @@ pub mod deployment;
 pub mod disruption;
 pub mod endpoints;
 pub mod events;
+pub mod leader;
 pub mod gc;
 pub mod namespace;
 pub mod namespace_defaults;
 pub mod node_lifecycle;
+pub mod podgc;
 pub mod pods;
 pub mod replicaset;
 pub mod runtime;
@@ -46,6 +48,7 @@ pub const CONTROLLERS: &[&str] = &[
     "root-ca-cert-publisher",
     "endpoint-controller",
     "endpointslice-controller",
+    "pod-garbage-collector",
 ];
 
 impl Clients {
@@ -60,29 +63,37 @@ impl Clients {
 }
 
 /// What the controller manager's flags set.
+#[derive(Clone)]
 pub struct Settings {
     pub node_monitor_grace_period: std::time::Duration,
+    /// Finished pods kept before the oldest are deleted (0: never).
+    pub terminated_pod_gc_threshold: usize,
 }
 
 /// Runs every controller until the process ends. `ca_pem` is the cluster CA published
 /// in each namespace's `kube-root-ca.crt` ConfigMap.
+///
+/// Everything it starts lives in one task set, so dropping this future (leadership
+/// lost) stops every controller and watch.
 pub async fn run(clients: Clients, ca_pem: String, settings: Settings) {
     let client = clients.informers.clone();
+    let mut tasks = tokio::task::JoinSet::new();
     let all = watcher::Config::default;
     let pods: Informer<Pod> = Informer::new(Api::all(client.clone()), all());
     let replicasets: Informer<ReplicaSet> = Informer::new(Api::all(client.clone()), all());
     let rcs: Informer<ReplicationController> = Informer::new(Api::all(client.clone()), all());
     let deployments: Informer<Deployment> = Informer::new(Api::all(client.clone()), all());
     let rs_writers = (clients.writer("replicaset-controller"), clients.writer("replication-controller"));
-    tokio::spawn(replicaset::run(rs_writers, pods.clone(), replicasets.clone(), rcs.clone()));
-    tokio::spawn(gc::run(clients.writer("generic-garbage-collector")));
+    tasks.spawn(replicaset::run(rs_writers, pods.clone(), replicasets.clone(), rcs.clone()));
+    tasks.spawn(gc::run(clients.writer("generic-garbage-collector")));
     let nodes: Informer<Node> = Informer::new(Api::all(client.clone()), all());
     let leases: Informer<Lease> = Informer::new(Api::namespaced(client.clone(), "kube-node-lease"), all());
     let lifecycle = node_lifecycle::Settings { grace: settings.node_monitor_grace_period.as_secs() as i64 };
-    tokio::spawn(node_lifecycle::run(clients.writer("node-controller"), nodes, leases, pods.clone(), lifecycle));
+    tasks.spawn(node_lifecycle::run(clients.writer("node-controller"), nodes.clone(), leases, pods.clone(), lifecycle));
+    tasks.spawn(podgc::run(clients.writer("pod-garbage-collector"), pods.clone(), nodes, settings.terminated_pod_gc_threshold));
     let namespaces: Informer<Namespace> = Informer::new(Api::all(client.clone()), all());
-    tokio::spawn(namespace::run(clients.writer("namespace-controller"), namespaces));
-    tokio::spawn(deployment::run(clients.writer("deployment-controller"), deployments.clone(), replicasets.clone()));
+    tasks.spawn(namespace::run(clients.writer("namespace-controller"), namespaces));
+    tasks.spawn(deployment::run(clients.writer("deployment-controller"), deployments.clone(), replicasets.clone()));
     let budgets = disruption::Caches {
         pdbs: Informer::new(Api::all(client.clone()), all()),
         pods: pods.clone(),
@@ -91,14 +102,15 @@ pub async fn run(clients: Clients, ca_pem: String, settings: Settings) {
         rcs,
         statefulsets: Informer::new(Api::all(client.clone()), all()),
     };
-    tokio::spawn(disruption::run(clients.writer("disruption-controller"), budgets));
+    tasks.spawn(disruption::run(clients.writer("disruption-controller"), budgets));
     let endpoint_caches = endpoints::Caches {
         services: Informer::new(Api::all(client.clone()), all()),
         pods: pods.clone(),
         endpoints: Informer::new(Api::all(client.clone()), all()),
         slices: Informer::new(Api::all(client.clone()), all()),
     };
-    tokio::spawn(endpoints::run(clients.writer("endpoint-controller"), clients.writer("endpointslice-controller"), endpoint_caches));
+    tasks.spawn(endpoints::run(clients.writer("endpoint-controller"), clients.writer("endpointslice-controller"), endpoint_caches));
     let writers = namespace_defaults::Writers { accounts: clients.writer("service-account-controller"), root_ca: clients.writer("root-ca-cert-publisher") };
-    namespace_defaults::run(client, writers, ca_pem).await;
+    tasks.spawn(namespace_defaults::run(client, writers, ca_pem));
+    while tasks.join_next().await.is_some() {}
 }

@@ -37,6 +37,17 @@ pub struct Informer<K: kube::Resource<DynamicType = ()> + 'static> {
     /// Set once the first full list is in the store. (Our own flag: kube's
     /// `Store::wait_until_ready` can leave one of several concurrent waiters asleep.)
     listed: tokio::sync::watch::Receiver<bool>,
+    /// The watch stops when the last clone of the informer goes.
+    _watch: Arc<AbortOnDrop>,
+}
+
+/// Aborts a task when dropped.
+pub struct AbortOnDrop(pub tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl<K> Informer<K>
@@ -48,7 +59,7 @@ where
         let (tx, changes) = tokio::sync::watch::channel(0u64);
         let (listed_tx, listed) = tokio::sync::watch::channel(false);
         let stream = reflector::reflector(writer, watcher(api, config)).default_backoff();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let mut stream = std::pin::pin!(stream);
             while let Some(ev) = stream.next().await {
                 match ev {
@@ -61,7 +72,7 @@ where
                 tx.send_modify(|n| *n += 1);
             }
         });
-        Informer { store: reader, changes, listed }
+        Informer { store: reader, changes, listed, _watch: Arc::new(AbortOnDrop(task.abort_handle())) }
     }
 
     /// A receiver that sees every later change.

@@ -99,6 +99,9 @@ struct ServerArgs {
     /// Seconds without a heartbeat before a node is marked Unknown and tainted unreachable.
     #[arg(long, default_value_t = 40, value_name = "SECONDS")]
     node_monitor_grace_period: u64,
+    /// Finished pods kept before the oldest are deleted (0 keeps them all).
+    #[arg(long, default_value_t = 12500)]
+    terminated_pod_gc_threshold: usize,
     /// Do not run the scheduler in this server.
     #[arg(long)]
     disable_scheduler: bool,
@@ -183,9 +186,13 @@ async fn server(args: ServerArgs) -> Result<(), String> {
         let kc = running.component_kubeconfig(&user, groups).map_err(|e| format!("credentials for {user}: {e}"));
         async move { client_of(kube::config::Kubeconfig::from_yaml(&kc?).map_err(|e| e.to_string())?).await }
     };
+    let data_dir = std::fs::canonicalize(&args.data_dir).unwrap_or_else(|_| args.data_dir.clone());
+    let identity = controllers::leader::identity(&data_dir.to_string_lossy());
     if !args.disable_scheduler {
         let client = component("system:kube-scheduler".into(), &[]).await?;
-        tokio::spawn(scheduler::shell::run(client));
+        let me = identity.clone();
+        // One scheduler and one controller manager act at a time, whichever servers run them.
+        tokio::spawn(async move { controllers::leader::lead(client.clone(), "kube-scheduler", me, move || scheduler::shell::run(client.clone())).await });
     }
     if !args.disable_controller_manager {
         let mut clients = controllers::Clients::single(component("system:kube-controller-manager".into(), &[]).await?);
@@ -195,8 +202,14 @@ async fn server(args: ServerArgs) -> Result<(), String> {
             clients.writers.insert(name.to_string(), client);
         }
         let ca = std::fs::read_to_string(args.data_dir.join("tls").join("ca.crt")).map_err(|e| format!("reading the cluster CA: {e}"))?;
-        let settings = controllers::Settings { node_monitor_grace_period: std::time::Duration::from_secs(args.node_monitor_grace_period.max(1)) };
-        tokio::spawn(controllers::run(clients, ca, settings));
+        let settings = controllers::Settings {
+            node_monitor_grace_period: std::time::Duration::from_secs(args.node_monitor_grace_period.max(1)),
+            terminated_pod_gc_threshold: args.terminated_pod_gc_threshold,
+        };
+        let lock = clients.informers.clone();
+        tokio::spawn(async move {
+            controllers::leader::lead(lock, "kube-controller-manager", identity, move || controllers::run(clients.clone(), ca.clone(), settings.clone())).await
+        });
     }
     eprintln!("rkube: API server listening on https://{}", running.addr);
     eprintln!("rkube: admin kubeconfig written to {}", running.kubeconfig.display());
