@@ -4,9 +4,12 @@
 //! caller passes a tie-break value). The shell watches pods and nodes, builds snapshots,
 //! binds through `pods/binding`, records events and evicts preemption victims.
 
+pub mod affinity_terms;
 pub mod fit_error;
 pub mod framework;
 pub mod helpers;
+pub mod index;
+pub mod labels;
 pub mod plugins;
 pub mod quantity;
 pub mod resource;

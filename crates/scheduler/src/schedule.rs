@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::Pod;
 
 use crate::fit_error::{Diagnosis, FitError};
-use crate::framework::{Code, CycleState, NodeScore, PostFilterResult, Profile, Status, MAX_NODE_SCORE, MIN_NODE_SCORE};
+use crate::framework::{
+    num_feasible_nodes_to_find, run_filter_list, Code, CycleState, NodeScore, PostFilterResult, Profile, Status, MAX_NODE_SCORE,
+    MIN_NODE_SCORE,
+};
 use crate::snapshot::{pod_key, NodeInfo, Snapshot};
 
 /// PreFilter outcome: the candidate node names (`None` = all) and the plugins that
@@ -38,7 +41,7 @@ pub fn schedule(pod: &Pod, snapshot: &Snapshot, profile: &Profile, tie_break: u6
         }
         1 => Ok(feasible[0].name().to_string()),
         _ => {
-            let scores = prioritize_nodes(&mut state, pod, &feasible, profile);
+            let scores = prioritize_nodes(&mut state, pod, snapshot, &feasible, profile);
             Ok(select_host(&scores, tie_break))
         }
     }
@@ -129,16 +132,37 @@ pub fn find_nodes_that_fit<'a>(
     if let Some(node) = nominated_node_fits(state, pod, snapshot, profile, names.as_ref()) {
         return (vec![node], diagnosis);
     }
-    let candidates = snapshot.nodes.iter().filter(|n| names.as_ref().is_none_or(|s| s.contains(n.name())));
+    // Candidates as positions in the snapshot, in snapshot order.
+    let narrowed: Option<Vec<usize>> = names.as_ref().map(|set| {
+        let mut idx: Vec<usize> = set.iter().filter_map(|n| snapshot.index_of(n)).collect();
+        idx.sort_unstable();
+        idx
+    });
+    let count = narrowed.as_ref().map_or(snapshot.nodes.len(), Vec::len);
+    // Upstream searches a sample of large clusters, starting where the previous cycle
+    // stopped so that every node gets its turn.
+    let want = num_feasible_nodes_to_find(profile.percentage_of_nodes_to_score, count);
+    let start = profile.start_node_index();
+    let filters = profile.active_filters(state);
     let mut feasible = Vec::new();
-    for node in candidates {
-        let st = profile.run_filters(state, pod, node);
+    let mut processed = 0;
+    for i in 0..count {
+        if feasible.len() >= want {
+            break;
+        }
+        let at = (start + i) % count;
+        let node = &snapshot.nodes[narrowed.as_ref().map_or(at, |v| v[at])];
+        processed += 1;
+        let st = run_filter_list(&filters, state, pod, node);
         if st.is_success() {
             feasible.push(node);
         } else {
             diagnosis.unschedulable_plugins.insert(st.plugin.clone());
             diagnosis.node_to_status.insert(node.name().to_string(), st);
         }
+    }
+    if !snapshot.nodes.is_empty() {
+        profile.set_start_node_index((start + processed) % snapshot.nodes.len());
     }
     (feasible, diagnosis)
 }
@@ -160,27 +184,37 @@ fn nominated_node_fits<'a>(
 }
 
 /// PreScore + Score + NormalizeScore + weights: the total score per feasible node.
-pub fn prioritize_nodes(state: &mut CycleState, pod: &Pod, nodes: &[&NodeInfo], profile: &Profile) -> Vec<NodeScore> {
-    let mut totals: Vec<NodeScore> = nodes.iter().map(|n| NodeScore { name: n.name().to_string(), score: 0 }).collect();
+pub fn prioritize_nodes(
+    state: &mut CycleState,
+    pod: &Pod,
+    snapshot: &Snapshot,
+    nodes: &[&NodeInfo],
+    profile: &Profile,
+) -> Vec<NodeScore> {
     for (pl, _) in &profile.score {
-        if pl.pre_score(state, pod, nodes).is_skip() {
+        if pl.pre_score(state, pod, nodes, snapshot).is_skip() {
             state.skip_score_plugins.insert(pl.name());
         }
     }
+    let mut totals = vec![0i64; nodes.len()];
+    // One scratch list, names filled once, reused by every plugin.
+    let mut scores: Vec<NodeScore> = nodes.iter().map(|n| NodeScore { name: n.name().to_string(), score: 0 }).collect();
     for (pl, weight) in &profile.score {
         if state.skip_score_plugins.contains(pl.name()) {
             continue;
         }
-        let mut scores: Vec<NodeScore> = nodes
-            .iter()
-            .map(|n| NodeScore { name: n.name().to_string(), score: pl.score(state, pod, n).unwrap_or(0) })
-            .collect();
+        for (s, n) in scores.iter_mut().zip(nodes) {
+            s.score = pl.score(state, pod, n).unwrap_or(0);
+        }
         pl.normalize_score(state, pod, &mut scores);
         for (total, s) in totals.iter_mut().zip(&scores) {
-            total.score += s.score.clamp(MIN_NODE_SCORE, MAX_NODE_SCORE) * weight;
+            *total += s.score.clamp(MIN_NODE_SCORE, MAX_NODE_SCORE) * weight;
         }
     }
-    totals
+    for (s, total) in scores.iter_mut().zip(totals) {
+        s.score = total;
+    }
+    scores
 }
 
 /// The highest-scoring node; ties broken by `tie_break` over the tied nodes in order.

@@ -1,10 +1,15 @@
 //! The scheduler's view of the cluster: nodes with their allocatable resources and the
-//! pods already assigned to them (upstream `framework.NodeInfo` and the cache snapshot).
+//! pods already assigned to them (upstream `framework.NodeInfo` and the cache snapshot),
+//! with the indexes plugins use to avoid scanning every pod in every cycle.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 
+use crate::affinity_terms::PodAffinityTerms;
+use crate::index::{PodLabelIndex, PodRef, TopologyCache, TopologyDomains};
+use crate::labels::{NamespaceLabels, Selector};
 use crate::resource::{pod_requests, Defaults, Resource};
 
 /// A host port in use on a node (`hostIP` defaults to 0.0.0.0, protocol to TCP).
@@ -42,29 +47,41 @@ pub fn pod_host_ports(pod: &Pod) -> Vec<HostPort> {
     out
 }
 
-/// A pod on a node with its precomputed requests.
+/// A pod on a node with its precomputed requests and affinity terms.
 #[derive(Debug, Clone)]
 pub struct PodInfo {
     pub pod: Pod,
     pub requests: Resource,
     pub non_zero_requests: Resource,
+    /// Parsed podAffinity/podAntiAffinity, `None` when the pod has neither.
+    pub affinity: Option<Arc<PodAffinityTerms>>,
 }
 
 impl PodInfo {
     pub fn new(pod: Pod) -> PodInfo {
         let requests = pod_requests(&pod, Defaults::None);
         let non_zero_requests = pod_requests(&pod, Defaults::NonZero);
-        PodInfo { pod, requests, non_zero_requests }
+        let affinity = PodAffinityTerms::of(&pod).map(Arc::new);
+        PodInfo { pod, requests, non_zero_requests, affinity }
     }
 
     pub fn priority(&self) -> i32 {
         pod_priority(&self.pod)
+    }
+
+    pub fn has_required_anti_affinity(&self) -> bool {
+        self.affinity.as_ref().is_some_and(|a| a.has_required_anti_affinity())
     }
 }
 
 /// `spec.priority`, 0 when unset.
 pub fn pod_priority(pod: &Pod) -> i32 {
     pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0)
+}
+
+/// The uid of the pod's controller (the ownerReference with `controller: true`).
+pub fn controller_uid(pod: &Pod) -> Option<&str> {
+    pod.metadata.owner_references.iter().flatten().find(|o| o.controller == Some(true)).map(|o| o.uid.as_str())
 }
 
 /// A node and what is already placed on it.
@@ -78,6 +95,10 @@ pub struct NodeInfo {
     /// Sum of the pods' requests with the 100m/200Mi scoring defaults.
     pub non_zero_requested: Resource,
     pub used_ports: Vec<HostPort>,
+    /// Positions in `pods` of pods with podAffinity or podAntiAffinity.
+    pub pods_with_affinity: Vec<usize>,
+    /// Positions in `pods` of pods with required podAntiAffinity terms.
+    pub pods_with_required_anti_affinity: Vec<usize>,
 }
 
 impl NodeInfo {
@@ -95,6 +116,8 @@ impl NodeInfo {
             requested: Resource::default(),
             non_zero_requested: Resource::default(),
             used_ports: Vec::new(),
+            pods_with_affinity: Vec::new(),
+            pods_with_required_anti_affinity: Vec::new(),
         }
     }
 
@@ -106,11 +129,26 @@ impl NodeInfo {
         self.node.metadata.labels.as_ref()
     }
 
+    /// The node's value for a label key.
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels().and_then(|l| l.get(key)).map(String::as_str)
+    }
+
     pub fn add_pod(&mut self, pod: Pod) {
-        let info = PodInfo::new(pod);
+        self.add_pod_info(PodInfo::new(pod));
+    }
+
+    pub fn add_pod_info(&mut self, info: PodInfo) {
         self.requested.add(&info.requests);
         self.non_zero_requested.add(&info.non_zero_requests);
         self.used_ports.extend(pod_host_ports(&info.pod));
+        let at = self.pods.len();
+        if info.affinity.is_some() {
+            self.pods_with_affinity.push(at);
+        }
+        if info.has_required_anti_affinity() {
+            self.pods_with_required_anti_affinity.push(at);
+        }
         self.pods.push(info);
     }
 
@@ -125,6 +163,10 @@ impl NodeInfo {
                 self.used_ports.remove(i);
             }
         }
+        // Positions after the removed pod shifted; rebuild the (short) lists.
+        self.pods_with_affinity = (0..self.pods.len()).filter(|&i| self.pods[i].affinity.is_some()).collect();
+        self.pods_with_required_anti_affinity =
+            (0..self.pods.len()).filter(|&i| self.pods[i].has_required_anti_affinity()).collect();
         Some(info)
     }
 }
@@ -142,40 +184,141 @@ fn is_terminal(pod: &Pod) -> bool {
     matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"))
 }
 
-/// All nodes, in a stable order, with their assigned pods.
+/// All nodes, in a stable order, with their assigned pods and indexes over them.
+///
+/// `nodes` is public for reading; pods must be added through [`Snapshot::assume`] so
+/// the indexes stay in step.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub nodes: Vec<NodeInfo>,
+    /// Labels of namespaces, for `namespaceSelector` (see [`NamespaceLabels`]).
+    pub namespace_labels: NamespaceLabels,
+    by_name: HashMap<String, usize>,
+    pod_labels: PodLabelIndex,
+    by_controller: HashMap<String, Vec<PodRef>>,
+    pod_count: usize,
+    /// Positions of nodes holding pods with affinity / required anti-affinity (upstream
+    /// `HavePodsWithAffinityList` / `HavePodsWithRequiredAntiAffinityList`).
+    have_pods_with_affinity: Vec<usize>,
+    have_pods_with_required_anti_affinity: Vec<usize>,
+    topology: TopologyCache,
 }
 
 impl Snapshot {
     /// Builds a snapshot from nodes and pods; pods bound to a node (`spec.nodeName`) that
     /// have not terminated are counted on that node, as upstream's scheduler cache does.
     pub fn new(nodes: Vec<Node>, pods: impl IntoIterator<Item = Pod>) -> Snapshot {
-        let mut infos: Vec<NodeInfo> = nodes.into_iter().map(NodeInfo::new).collect();
-        let index: BTreeMap<String, usize> =
-            infos.iter().enumerate().map(|(i, n)| (n.name().to_string(), i)).collect();
+        let mut snap = Snapshot { nodes: nodes.into_iter().map(NodeInfo::new).collect(), ..Default::default() };
+        snap.by_name = snap.nodes.iter().enumerate().map(|(i, n)| (n.name().to_string(), i)).collect();
         for pod in pods {
             if is_terminal(&pod) {
                 continue;
             }
             let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("");
-            if let Some(&i) = index.get(node) {
-                infos[i].add_pod(pod);
+            if let Some(&i) = snap.by_name.get(node) {
+                snap.add(i, pod);
             }
         }
-        Snapshot { nodes: infos }
+        snap
+    }
+
+    /// The position of a node in `nodes`.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
     }
 
     pub fn get(&self, name: &str) -> Option<&NodeInfo> {
-        self.nodes.iter().find(|n| n.name() == name)
+        self.index_of(name).map(|i| &self.nodes[i])
     }
 
     /// Records a pod as placed on a node (the shell's "assume" after a decision).
     pub fn assume(&mut self, mut pod: Pod, node: &str) -> bool {
-        let Some(info) = self.nodes.iter_mut().find(|n| n.name() == node) else { return false };
+        let Some(i) = self.index_of(node) else { return false };
         pod.spec.get_or_insert_with(Default::default).node_name = Some(node.to_string());
-        info.add_pod(pod);
+        self.add(i, pod);
         true
+    }
+
+    fn add(&mut self, node: usize, pod: Pod) {
+        let info = &mut self.nodes[node];
+        let at = PodRef { node: node as u32, pod: info.pods.len() as u32 };
+        info.add_pod(pod);
+        let added = &info.pods[at.pod as usize];
+        self.pod_labels.insert(added.pod.metadata.labels.iter().flatten(), at);
+        if let Some(uid) = controller_uid(&added.pod) {
+            self.by_controller.entry(uid.to_string()).or_default().push(at);
+        }
+        if added.affinity.is_some() && info.pods_with_affinity.len() == 1 {
+            self.have_pods_with_affinity.push(node);
+        }
+        if added.has_required_anti_affinity() && info.pods_with_required_anti_affinity.len() == 1 {
+            self.have_pods_with_required_anti_affinity.push(node);
+        }
+        self.pod_count += 1;
+    }
+
+    fn resolve(&self, at: PodRef) -> Option<(usize, &PodInfo)> {
+        let node = at.node as usize;
+        self.nodes.get(node)?.pods.get(at.pod as usize).map(|p| (node, p))
+    }
+
+    /// Calls `f(node position, pod)` for every pod whose labels match the selector,
+    /// looking only at pods the label index says can match.
+    pub fn for_each_pod_matching<'a>(&'a self, sel: &Selector, mut f: impl FnMut(usize, &'a PodInfo)) {
+        if sel.nothing {
+            return;
+        }
+        let mut visit = |node: usize, p: &'a PodInfo| {
+            if sel.matches(p.pod.metadata.labels.as_ref()) {
+                f(node, p);
+            }
+        };
+        match self.pod_labels.candidates(sel) {
+            Some(lists) => {
+                for at in lists.into_iter().flatten() {
+                    if let Some((node, p)) = self.resolve(*at) {
+                        visit(node, p);
+                    }
+                }
+            }
+            None => {
+                for (node, info) in self.nodes.iter().enumerate() {
+                    info.pods.iter().for_each(|p| visit(node, p));
+                }
+            }
+        }
+    }
+
+    /// Calls `f(node position, pod)` for every pod controlled by the owner with this uid.
+    pub fn for_each_pod_of_controller<'a>(&'a self, uid: &str, mut f: impl FnMut(usize, &'a PodInfo)) {
+        for at in self.by_controller.get(uid).into_iter().flatten() {
+            if let Some((node, p)) = self.resolve(*at) {
+                if controller_uid(&p.pod) == Some(uid) {
+                    f(node, p);
+                }
+            }
+        }
+    }
+
+    /// Positions of nodes that hold pods with podAffinity or podAntiAffinity.
+    pub fn nodes_with_affinity_pods(&self) -> &[usize] {
+        &self.have_pods_with_affinity
+    }
+
+    /// Positions of nodes that hold pods with required podAntiAffinity.
+    pub fn nodes_with_required_anti_affinity_pods(&self) -> &[usize] {
+        &self.have_pods_with_required_anti_affinity
+    }
+
+    /// How many pods the snapshot holds.
+    pub fn pod_count(&self) -> usize {
+        self.pod_count
+    }
+
+    /// The domains of a topology key (built once per snapshot and key).
+    pub fn topology(&self, key: &str) -> Arc<TopologyDomains> {
+        self.topology.get_or_build(key, || {
+            TopologyDomains::build(key, self.nodes.iter().map(|n| n.labels().and_then(|l| l.get(key))))
+        })
     }
 }

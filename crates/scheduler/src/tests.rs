@@ -202,7 +202,7 @@ fn balanced_allocation_prefers_even_usage() {
     let mut state = CycleState::default();
     let profile = default_profile();
     let (feasible, _) = find_nodes_that_fit(&mut state, &p, &snap, &profile);
-    let scores = prioritize_nodes(&mut state, &p, &feasible, &profile);
+    let scores = prioritize_nodes(&mut state, &p, &snap, &feasible, &profile);
     // a: cpu 3/4, mem 2/8 -> least (25+75)/2=50, balance 1-|.75-.25|/2=75 -> 50+75+300(taint)
     // b: cpu 2/4, mem 4/8 -> least (50+50)/2=50, balance 100
     assert_eq!(scores[0].score, 50 + 75 + 300);
@@ -263,4 +263,25 @@ fn sidecar_and_overhead_counted_on_node() {
     assert_eq!(snap.nodes[0].requested.milli_cpu, 3000);
     assert_eq!(run(&pod("q").container(&[("cpu", "1")]).build(), &snap).unwrap(), "a");
     assert!(run(&pod("q").container(&[("cpu", "1001m")]).build(), &snap).is_err());
+}
+
+#[test]
+fn large_clusters_search_a_rotating_sample() {
+    use crate::framework::num_feasible_nodes_to_find;
+    assert_eq!(num_feasible_nodes_to_find(0, 99), 99);
+    assert_eq!(num_feasible_nodes_to_find(0, 150), 100);
+    assert_eq!(num_feasible_nodes_to_find(0, 1000), 420);
+    assert_eq!(num_feasible_nodes_to_find(0, 5000), 500);
+    assert_eq!(num_feasible_nodes_to_find(0, 10000), 500);
+    assert_eq!(num_feasible_nodes_to_find(30, 5000), 1500);
+    let nodes = (0..200).map(|i| node(&format!("n{i:03}")).build()).collect();
+    let snap = Snapshot::new(nodes, vec![]);
+    let profile = default_profile();
+    let p = pod("p").build();
+    let mut state = CycleState::default();
+    let (feasible, _) = find_nodes_that_fit(&mut state, &p, &snap, &profile);
+    assert_eq!((feasible.len(), feasible[0].name()), (100, "n000"));
+    // The next cycle starts where this one stopped.
+    let (feasible, _) = find_nodes_that_fit(&mut CycleState::default(), &p, &snap, &profile);
+    assert_eq!(feasible[0].name(), "n100");
 }

@@ -3,9 +3,9 @@
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::resource_allocation::{default_resources, pod_request_list, score_inputs, ResourceSpec};
+use super::resource_allocation::{default_resources, pod_request_list, with_score_inputs, ResourceSpec};
 use crate::framework::{CycleState, Plugin, ScorePlugin, Status, MAX_NODE_SCORE};
-use crate::snapshot::NodeInfo;
+use crate::snapshot::{NodeInfo, Snapshot};
 
 pub const NAME: &str = "NodeResourcesBalancedAllocation";
 const PRE_SCORE_KEY: &str = "PreScoreNodeResourcesBalancedAllocation";
@@ -29,25 +29,27 @@ impl Plugin for BalancedAllocation {
 
 /// `(1 - std(fractions)) * 100`, fractions capped at 1.
 pub fn balanced_score(requested: &[i64], allocatable: &[i64]) -> i64 {
-    let fractions: Vec<f64> = requested
-        .iter()
-        .zip(allocatable)
-        .filter(|(_, &a)| a != 0)
-        .map(|(&r, &a)| (r as f64 / a as f64).min(1.0))
-        .collect();
-    let std = match fractions.len() {
+    let fractions = || {
+        requested.iter().zip(allocatable).filter(|(_, &a)| a != 0).map(|(&r, &a)| (r as f64 / a as f64).min(1.0))
+    };
+    let n = fractions().count();
+    let std = match n {
         0 | 1 => 0.0,
-        2 => ((fractions[0] - fractions[1]) / 2.0).abs(),
+        2 => {
+            let mut f = fractions();
+            let (a, b) = (f.next().unwrap_or(0.0), f.next().unwrap_or(0.0));
+            ((a - b) / 2.0).abs()
+        }
         n => {
-            let mean = fractions.iter().sum::<f64>() / n as f64;
-            (fractions.iter().map(|f| (f - mean) * (f - mean)).sum::<f64>() / n as f64).sqrt()
+            let mean = fractions().sum::<f64>() / n as f64;
+            (fractions().map(|f| (f - mean) * (f - mean)).sum::<f64>() / n as f64).sqrt()
         }
     };
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
 }
 
 impl ScorePlugin for BalancedAllocation {
-    fn pre_score(&self, state: &mut CycleState, pod: &Pod, _: &[&NodeInfo]) -> Status {
+    fn pre_score(&self, state: &mut CycleState, pod: &Pod, _: &[&NodeInfo], _: &Snapshot) -> Status {
         let reqs = pod_request_list(pod, &self.resources, true);
         if reqs.iter().all(|r| *r == 0) {
             // Best-effort pods are not scored, so they do not all pile onto one node.
@@ -58,11 +60,14 @@ impl ScorePlugin for BalancedAllocation {
     }
 
     fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
+        let computed;
         let reqs = match state.read::<Vec<i64>>(PRE_SCORE_KEY) {
-            Some(r) => r.clone(),
-            None => pod_request_list(pod, &self.resources, true),
+            Some(r) => r,
+            None => {
+                computed = pod_request_list(pod, &self.resources, true);
+                &computed
+            }
         };
-        let (requested, allocatable) = score_inputs(node, &self.resources, &reqs, true);
-        Ok(balanced_score(&requested, &allocatable))
+        Ok(with_score_inputs(node, &self.resources, reqs, true, balanced_score))
     }
 }

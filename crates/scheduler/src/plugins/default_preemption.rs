@@ -60,17 +60,24 @@ pub fn eligible_to_preempt(pod: &Pod, snapshot: &Snapshot, diagnosis: &Diagnosis
 /// the pod fits, then reprieve as many (most important first) as still allow it.
 pub fn select_victims_on_node(state: &CycleState, pod: &Pod, node: &NodeInfo, profile: &Profile) -> Result<Vec<PodInfo>, Status> {
     let prio = pod_priority(pod);
+    // Each node is evaluated on its own copy of the cycle state, which the PreFilter
+    // extensions keep in step with the pods removed and re-added here.
+    let mut state = state.clone();
     let mut trial = node.clone();
     let mut potential: Vec<PodInfo> = Vec::new();
     for p in node.pods.iter().filter(|p| p.priority() < prio) {
         if let Some(info) = trial.remove_pod(&pod_key(&p.pod)) {
+            let st = profile.run_pre_filter_remove_pod(&mut state, pod, &info, &trial);
+            if !st.is_success() {
+                return Err(st);
+            }
             potential.push(info);
         }
     }
     if potential.is_empty() {
         return Err(Status::new(Code::UnschedulableAndUnresolvable, NO_VICTIMS));
     }
-    let st = profile.run_filters(state, pod, &trial);
+    let st = profile.run_filters(&state, pod, &trial);
     if !st.is_success() {
         return Err(st);
     }
@@ -79,9 +86,18 @@ pub fn select_victims_on_node(state: &CycleState, pod: &Pod, node: &NodeInfo, pr
     let mut victims = Vec::new();
     for p in potential {
         let key = pod_key(&p.pod);
-        trial.add_pod(p.pod.clone());
-        if !profile.run_filters(state, pod, &trial).is_success() {
-            trial.remove_pod(&key);
+        trial.add_pod_info(p.clone());
+        let st = profile.run_pre_filter_add_pod(&mut state, pod, &p, &trial);
+        if !st.is_success() {
+            return Err(st);
+        }
+        if !profile.run_filters(&state, pod, &trial).is_success() {
+            if let Some(removed) = trial.remove_pod(&key) {
+                let st = profile.run_pre_filter_remove_pod(&mut state, pod, &removed, &trial);
+                if !st.is_success() {
+                    return Err(st);
+                }
+            }
             victims.push(p);
         }
     }

@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::resource_allocation::{default_resources, pod_request_list, score_inputs, ResourceSpec};
+use super::resource_allocation::{default_resources, pod_request_list, with_score_inputs, ResourceSpec};
 use crate::framework::{Code, CycleState, FilterPlugin, Plugin, PreFilterPlugin, PreFilterResult, ScorePlugin, Status, MAX_NODE_SCORE};
 use crate::resource::{pod_requests, Defaults, Resource};
 use crate::snapshot::{NodeInfo, Snapshot};
@@ -127,17 +127,22 @@ pub fn least_allocated_score(resources: &[ResourceSpec], requested: &[i64], allo
 }
 
 impl ScorePlugin for Fit {
-    fn pre_score(&self, state: &mut CycleState, pod: &Pod, _: &[&NodeInfo]) -> Status {
+    fn pre_score(&self, state: &mut CycleState, pod: &Pod, _: &[&NodeInfo], _: &Snapshot) -> Status {
         state.write(PRE_SCORE_KEY, pod_request_list(pod, &self.resources, false));
         Status::success()
     }
 
     fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
+        let computed;
         let reqs = match state.read::<Vec<i64>>(PRE_SCORE_KEY) {
-            Some(r) => r.clone(),
-            None => pod_request_list(pod, &self.resources, false),
+            Some(r) => r,
+            None => {
+                computed = pod_request_list(pod, &self.resources, false);
+                &computed
+            }
         };
-        let (requested, allocatable) = score_inputs(node, &self.resources, &reqs, false);
-        Ok(least_allocated_score(&self.resources, &requested, &allocatable))
+        Ok(with_score_inputs(node, &self.resources, reqs, false, |requested, allocatable| {
+            least_allocated_score(&self.resources, requested, allocatable)
+        }))
     }
 }

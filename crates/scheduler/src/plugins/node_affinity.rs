@@ -97,7 +97,7 @@ impl FilterPlugin for NodeAffinity {
 }
 
 impl ScorePlugin for NodeAffinity {
-    fn pre_score(&self, _: &mut CycleState, pod: &Pod, _: &[&NodeInfo]) -> Status {
+    fn pre_score(&self, _: &mut CycleState, pod: &Pod, _: &[&NodeInfo], _: &Snapshot) -> Status {
         if preferred_terms(pod).is_empty() {
             Status::skip()
         } else {

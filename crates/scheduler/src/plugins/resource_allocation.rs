@@ -41,6 +41,33 @@ pub fn allocatable_and_requested(node: &NodeInfo, resource: &str, pod_request: i
     }
 }
 
+/// Up to this many scored resources are scored without allocating.
+const INLINE: usize = 8;
+
+/// Calls `f(requested, allocatable)` with the scorer's inputs (see [`score_inputs`]),
+/// on the stack for the usual handful of resources: this runs for every node.
+pub fn with_score_inputs<R>(
+    node: &NodeInfo,
+    resources: &[ResourceSpec],
+    pod_reqs: &[i64],
+    use_requested: bool,
+    f: impl FnOnce(&[i64], &[i64]) -> R,
+) -> R {
+    let n = resources.len();
+    if n > INLINE {
+        let (requested, allocatable) = score_inputs(node, resources, pod_reqs, use_requested);
+        return f(&requested, &allocatable);
+    }
+    let (mut requested, mut allocatable) = ([0i64; INLINE], [0i64; INLINE]);
+    for (i, spec) in resources.iter().enumerate() {
+        let (alloc, req) = allocatable_and_requested(node, &spec.name, pod_reqs[i], use_requested);
+        if alloc != 0 {
+            (allocatable[i], requested[i]) = (alloc, req);
+        }
+    }
+    f(&requested[..n], &allocatable[..n])
+}
+
 /// Requested and allocatable vectors for the scorer (zeros for skipped resources).
 pub fn score_inputs(node: &NodeInfo, resources: &[ResourceSpec], pod_reqs: &[i64], use_requested: bool) -> (Vec<i64>, Vec<i64>) {
     let mut requested = vec![0; resources.len()];

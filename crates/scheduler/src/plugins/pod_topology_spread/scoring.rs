@@ -1,0 +1,157 @@
+//! PreScore/Score/NormalizeScore for `ScheduleAnyway` (and system default) constraints:
+//! fewer matching pods in a node's domains scores higher.
+
+use std::collections::HashSet;
+
+use k8s_openapi::api::core::v1::Pod;
+
+use super::{node_has_all_keys, Constraint, PodTopologySpread, SpreadSelector, LABEL_HOSTNAME, SCHEDULE_ANYWAY};
+use crate::framework::{Code, CycleState, NodeScore, Status, MAX_NODE_SCORE};
+use crate::index::FastMap;
+use crate::snapshot::{NodeInfo, Snapshot};
+
+const PRE_SCORE_KEY: &str = "PreScorePodTopologySpread";
+
+#[derive(Debug, Clone)]
+struct PreScoreState {
+    constraints: Vec<Constraint>,
+    /// Feasible nodes missing a required topology key; they score 0.
+    ignored_nodes: HashSet<String>,
+    /// Per constraint: matching pods per domain of the feasible nodes. Hostname
+    /// constraints count per node at Score instead, or, when the selector is a
+    /// controller (whose pods are a short indexed list), here per node name.
+    counts: Vec<FastMap<String, i64>>,
+    /// Per constraint: `ln(domains + 2)`, so that counts in topologies with many small
+    /// domains are not watered down by topologies with few big ones.
+    weights: Vec<f64>,
+}
+
+fn topology_normalizing_weight(size: usize) -> f64 {
+    ((size + 2) as f64).ln()
+}
+
+/// `maxSkew - 1` is added so that small differences between domains matter less.
+fn score_for_count(count: i64, max_skew: i32, weight: f64) -> f64 {
+    count as f64 * weight + f64::from(max_skew - 1)
+}
+
+impl PodTopologySpread {
+    pub(super) fn run_pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        filtered: &[&NodeInfo],
+        snapshot: &Snapshot,
+    ) -> Status {
+        if snapshot.nodes.is_empty() {
+            return Status::skip();
+        }
+        let declared = pod.spec.as_ref().and_then(|s| s.topology_spread_constraints.as_ref()).is_some_and(|c| !c.is_empty());
+        let constraints = self.constraints(pod, SCHEDULE_ANYWAY);
+        if constraints.is_empty() {
+            return Status::skip();
+        }
+        // Only system defaults let nodes without a zone label still be spread by hostname.
+        let require_all = declared || !self.system_defaulted;
+        let mut ignored_nodes = HashSet::new();
+        let mut counts: Vec<FastMap<String, i64>> = vec![FastMap::default(); constraints.len()];
+        for node in filtered {
+            if require_all && !node_has_all_keys(node, &constraints) {
+                ignored_nodes.insert(node.name().to_string());
+                continue;
+            }
+            for (i, c) in constraints.iter().enumerate() {
+                if c.topology_key == LABEL_HOSTNAME {
+                    continue;
+                }
+                let value = node.label(&c.topology_key).unwrap_or("");
+                if !counts[i].contains_key(value) {
+                    counts[i].insert(value.to_string(), 0);
+                }
+            }
+        }
+        let weights = constraints
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let size =
+                    if c.topology_key == LABEL_HOSTNAME { filtered.len() - ignored_nodes.len() } else { counts[i].len() };
+                topology_normalizing_weight(size)
+            })
+            .collect();
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("");
+        for (i, c) in constraints.iter().enumerate() {
+            let domain_counts = &mut counts[i];
+            if c.topology_key == LABEL_HOSTNAME {
+                if matches!(c.selector, SpreadSelector::Controller(_)) {
+                    c.selector.for_each_counted(snapshot, ns, |n| {
+                        *domain_counts.entry(snapshot.nodes[n].name().to_string()).or_default() += 1;
+                    });
+                }
+                continue;
+            }
+            c.selector.for_each_counted(snapshot, ns, |n| {
+                let node = &snapshot.nodes[n];
+                if (require_all && !node_has_all_keys(node, &constraints)) || !c.node_included(pod, node) {
+                    return;
+                }
+                // Only domains of feasible nodes are tracked.
+                if let Some(count) = domain_counts.get_mut(node.label(&c.topology_key).unwrap_or("")) {
+                    *count += 1;
+                }
+            });
+        }
+        state.write(PRE_SCORE_KEY, PreScoreState { constraints, ignored_nodes, counts, weights });
+        Status::success()
+    }
+}
+
+fn read(state: &CycleState) -> Result<&PreScoreState, Status> {
+    state
+        .read::<PreScoreState>(PRE_SCORE_KEY)
+        .ok_or_else(|| Status::new(Code::Error, format!("reading {PRE_SCORE_KEY:?} from cycleState: not found")))
+}
+
+/// The node's raw score: weighted matching pods over its domains (lower is better).
+pub(super) fn score(state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
+    let s = read(state)?;
+    if s.ignored_nodes.contains(node.name()) {
+        return Ok(0);
+    }
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("");
+    let mut total = 0.0;
+    for (i, c) in s.constraints.iter().enumerate() {
+        let Some(value) = node.label(&c.topology_key) else { continue };
+        let count = if c.topology_key == LABEL_HOSTNAME {
+            match c.selector {
+                SpreadSelector::Controller(_) => s.counts[i].get(node.name()).copied().unwrap_or(0),
+                SpreadSelector::Labels(_) => c.selector.count_on_node(node, ns),
+            }
+        } else {
+            s.counts[i].get(value).copied().unwrap_or(0)
+        };
+        total += score_for_count(count, c.max_skew, s.weights[i]);
+    }
+    Ok(total.round() as i64)
+}
+
+/// Reverses and scales: the node with the fewest matching pods gets MAX_NODE_SCORE;
+/// ignored nodes get 0.
+pub(super) fn normalize_score(state: &CycleState, scores: &mut [NodeScore]) {
+    let Ok(s) = read(state) else { return };
+    let ignored = |n: &NodeScore| !s.ignored_nodes.is_empty() && s.ignored_nodes.contains(&n.name);
+    let (mut min, mut max) = (i64::MAX, 0i64);
+    for n in scores.iter().filter(|n| !ignored(n)) {
+        min = min.min(n.score);
+        max = max.max(n.score);
+    }
+    for n in scores.iter_mut() {
+        n.score = if ignored(n) {
+            0
+        } else if max == 0 {
+            MAX_NODE_SCORE
+        } else {
+            MAX_NODE_SCORE * (max + min - n.score) / max
+        };
+    }
+}
