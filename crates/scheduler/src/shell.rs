@@ -1,80 +1,281 @@
-//! The scheduler's I/O shell: watches pods and nodes (one shared cache each), builds a
-//! snapshot, places pending pods with the pure core, binds them through `pods/binding`,
-//! and reports pods that fit nowhere (PodScheduled=False, a FailedScheduling event).
-//! Level-triggered: every change, and a periodic tick, re-examines what is pending.
+//! The scheduler's I/O shell: watches pods and nodes, keeps a snapshot of the cluster,
+//! places pending pods with the pure core, binds them through `pods/binding` (many at
+//! once), and reports pods that fit nowhere (PodScheduled=False, a FailedScheduling
+//! event). Unschedulable pods are retried when the cluster changes and periodically.
+//!
+//! The snapshot is kept across passes and rebuilt only when the cluster changed in a
+//! way the scheduler did not cause (a node changed, a pod was bound by someone else or
+//! went away); pods it bound itself are "assumed" into it until the watch shows them
+//! bound, as upstream's scheduler cache does.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use controllers::runtime::follow;
-use kube::runtime::watcher;
+use kube::runtime::{watcher, WatchStreamExt};
 use serde_json::json;
-use tokio::sync::Notify;
+use tokio::sync::{mpsc, Semaphore};
 
 use crate::{default_profile, needs_scheduling, schedule, Snapshot, DEFAULT_SCHEDULER_NAME};
 
+/// How often pods that fit nowhere are tried again even if nothing changed.
 const RETRY: Duration = Duration::from_secs(5);
-/// How long a bound pod counts as assumed before the cache must show it.
+/// How long a bound pod counts as assumed before the watch must show it.
 const ASSUME_TTL: Duration = Duration::from_secs(30);
+/// The snapshot is rebuilt at least this often, to pick up changes it ignores (labels
+/// of bound pods, status-only updates).
+const REBUILD_EVERY: Duration = Duration::from_secs(10);
+/// Bindings in flight at once.
+const BIND_CONCURRENCY: usize = 64;
 
 fn priority(pod: &Pod) -> i32 {
     pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0)
 }
 
-/// Runs the default scheduler until the process ends.
-pub async fn run(client: kube::Client) {
-    let changed = Arc::new(Notify::new());
-    let pods = follow(Api::<Pod>::all(client.clone()), watcher::Config::default(), changed.clone());
-    let nodes = follow(Api::<Node>::all(client.clone()), watcher::Config::default(), changed.clone());
-    let _ = pods.wait_until_ready().await;
-    let _ = nodes.wait_until_ready().await;
-    let profile = default_profile();
-    let mut reported: HashMap<String, String> = HashMap::new();
-    // Pods bound by this scheduler that its cache does not show bound yet (upstream's
-    // assumed pods): they count on their node, so the next pass does not overfill it.
-    let mut assumed: HashMap<String, (String, std::time::Instant)> = HashMap::new();
-    let mut tie_break: u64 = 0;
-    loop {
-        let all: Vec<Pod> = pods.state().iter().map(|p| (**p).clone()).collect();
-        let mut snapshot = Snapshot::new(nodes.state().iter().map(|n| (**n).clone()).collect(), all.iter().cloned());
-        assumed.retain(|uid, (_, at)| {
-            at.elapsed() < ASSUME_TTL && all.iter().any(|p| p.metadata.uid.as_deref() == Some(uid.as_str()) && needs_scheduling(p, DEFAULT_SCHEDULER_NAME))
-        });
-        for p in all.iter() {
-            if let Some((node, _)) = p.metadata.uid.as_ref().and_then(|u| assumed.get(u)) {
-                snapshot.assume(p.clone(), node);
+fn uid(pod: &Pod) -> String {
+    pod.metadata.uid.clone().unwrap_or_default()
+}
+
+fn bound_node(pod: &Pod) -> Option<&str> {
+    pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).filter(|n| !n.is_empty())
+}
+
+enum Input {
+    Pod(watcher::Event<Pod>),
+    Node(watcher::Event<Node>),
+    /// A binding finished: the pod's uid and whether it took.
+    Bound(String, bool),
+}
+
+fn forward<K>(api: Api<K>, tx: mpsc::Sender<Input>, wrap: fn(watcher::Event<K>) -> Input) -> tokio::task::JoinHandle<()>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut stream = std::pin::pin!(watcher(api, watcher::Config::default()).default_backoff());
+        while let Some(ev) = stream.next().await {
+            match ev {
+                Ok(ev) => {
+                    if tx.send(wrap(ev)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::debug!("scheduler watch: {e}"),
             }
         }
-        let is_assumed = |p: &Pod| p.metadata.uid.as_ref().is_some_and(|u| assumed.contains_key(u));
-        let mut pending: Vec<&Pod> = all.iter().filter(|p| needs_scheduling(p, DEFAULT_SCHEDULER_NAME) && !is_assumed(p)).collect();
+    })
+}
+
+/// What the scheduler knows of the cluster, from its watches.
+#[derive(Default)]
+struct World {
+    nodes: HashMap<String, Node>,
+    bound: HashMap<String, Pod>,
+    pending: HashMap<String, Pod>,
+    /// Lists in progress (between Init and InitDone) replace the maps when done.
+    fresh_nodes: Option<HashMap<String, Node>>,
+    fresh_pods: Option<Vec<Pod>>,
+    /// Changed in a way the snapshot does not reflect.
+    dirty: bool,
+    /// Pods this scheduler bound, by uid: (node, when).
+    assumed: HashMap<String, (String, Instant)>,
+}
+
+/// The parts of a pod scheduling never reads are dropped, so holding every pod of a
+/// large cluster stays cheap.
+fn slim(mut pod: Pod) -> Pod {
+    pod.metadata.managed_fields = None;
+    pod.metadata.annotations = None;
+    if let Some(status) = pod.status.as_mut() {
+        status.conditions = None;
+        status.container_statuses = None;
+        status.init_container_statuses = None;
+        status.host_ips = None;
+        status.pod_ips = None;
+    }
+    pod
+}
+
+impl World {
+    fn put_pod(&mut self, pod: Pod) {
+        let pod = slim(pod);
+        let id = uid(&pod);
+        if let Some(node) = bound_node(&pod) {
+            self.pending.remove(&id);
+            let ours = self.assumed.get(&id).is_some_and(|(n, _)| n == node);
+            let known = self.bound.get(&id).is_some_and(|p| bound_node(p) == Some(node));
+            if !ours && !known {
+                self.dirty = true;
+            }
+            self.assumed.remove(&id);
+            self.bound.insert(id, pod);
+        } else {
+            if self.bound.remove(&id).is_some() {
+                self.dirty = true;
+            }
+            self.pending.insert(id, pod);
+        }
+    }
+
+    fn remove_pod(&mut self, pod: &Pod) {
+        let id = uid(pod);
+        self.pending.remove(&id);
+        if self.bound.remove(&id).is_some() || self.assumed.remove(&id).is_some() {
+            self.dirty = true;
+        }
+    }
+
+    fn apply(&mut self, input: Input) {
+        match input {
+            Input::Node(ev) => {
+                self.dirty = true;
+                match ev {
+                    watcher::Event::Init => self.fresh_nodes = Some(HashMap::new()),
+                    watcher::Event::InitApply(n) => {
+                        if let Some(f) = self.fresh_nodes.as_mut() {
+                            f.insert(n.metadata.name.clone().unwrap_or_default(), n);
+                        }
+                    }
+                    watcher::Event::InitDone => self.nodes = self.fresh_nodes.take().unwrap_or_default(),
+                    watcher::Event::Apply(n) => {
+                        self.nodes.insert(n.metadata.name.clone().unwrap_or_default(), n);
+                    }
+                    watcher::Event::Delete(n) => {
+                        self.nodes.remove(n.metadata.name.as_deref().unwrap_or(""));
+                    }
+                }
+            }
+            Input::Pod(ev) => match ev {
+                watcher::Event::Init => self.fresh_pods = Some(Vec::new()),
+                watcher::Event::InitApply(p) => {
+                    if let Some(f) = self.fresh_pods.as_mut() {
+                        f.push(p);
+                    }
+                }
+                watcher::Event::InitDone => {
+                    self.bound.clear();
+                    self.pending.clear();
+                    for p in self.fresh_pods.take().unwrap_or_default() {
+                        self.put_pod(p);
+                    }
+                    self.dirty = true;
+                }
+                watcher::Event::Apply(p) => {
+                    if p.metadata.deletion_timestamp.is_some() && bound_node(&p).is_none() {
+                        self.remove_pod(&p);
+                    } else {
+                        self.put_pod(p);
+                    }
+                }
+                watcher::Event::Delete(p) => self.remove_pod(&p),
+            },
+            Input::Bound(id, ok) => {
+                if !ok && self.assumed.remove(&id).is_some() {
+                    // The snapshot holds a placement that did not happen.
+                    self.dirty = true;
+                }
+            }
+        }
+    }
+
+    fn snapshot(&mut self) -> Snapshot {
+        self.assumed.retain(|_, (_, at)| at.elapsed() < ASSUME_TTL);
+        let mut s = Snapshot::new(self.nodes.values().cloned().collect(), self.bound.values().cloned());
+        for (id, (node, _)) in &self.assumed {
+            if let Some(p) = self.pending.get(id) {
+                s.assume(p.clone(), node);
+            }
+        }
+        self.dirty = false;
+        s
+    }
+}
+
+/// Runs the default scheduler until the process ends (or its task is dropped).
+pub async fn run(client: kube::Client) {
+    let (tx, mut rx) = mpsc::channel::<Input>(4096);
+    let watches = [
+        forward(Api::<Pod>::all(client.clone()), tx.clone(), Input::Pod),
+        forward(Api::<Node>::all(client.clone()), tx.clone(), Input::Node),
+    ];
+    let _stop = controllers::runtime::AbortOnDrop(watches[0].abort_handle());
+    let _stop_nodes = controllers::runtime::AbortOnDrop(watches[1].abort_handle());
+    let profile = default_profile();
+    let binds = Arc::new(Semaphore::new(BIND_CONCURRENCY));
+    let mut world = World::default();
+    let mut snapshot: Option<Snapshot> = None;
+    let mut built = Instant::now();
+    let mut reported: HashMap<String, String> = HashMap::new();
+    // Pods that fit nowhere, tried again when the cluster changes or after RETRY.
+    let mut unschedulable: HashSet<String> = HashSet::new();
+    let mut retried = Instant::now();
+    let mut tie_break: u64 = 0;
+    loop {
+        match tokio::time::timeout(RETRY, rx.recv()).await {
+            Ok(Some(input)) => world.apply(input),
+            Ok(None) => return,
+            Err(_) => {}
+        }
+        while let Ok(input) = rx.try_recv() {
+            world.apply(input);
+        }
+        if world.fresh_nodes.is_some() || world.fresh_pods.is_some() || world.nodes.is_empty() && world.pending.is_empty() {
+            continue;
+        }
+        let changed = world.dirty || built.elapsed() > REBUILD_EVERY;
+        if changed || retried.elapsed() > RETRY {
+            unschedulable.clear();
+            retried = Instant::now();
+        }
+        let mut pending: Vec<Pod> = world
+            .pending
+            .values()
+            .filter(|p| needs_scheduling(p, DEFAULT_SCHEDULER_NAME))
+            .filter(|p| !world.assumed.contains_key(&uid(p)) && !unschedulable.contains(&uid(p)))
+            .cloned()
+            .collect();
+        if pending.is_empty() && !changed {
+            continue;
+        }
+        if changed || snapshot.is_none() {
+            snapshot = Some(world.snapshot());
+            built = Instant::now();
+        }
+        let snap = snapshot.as_mut().expect("snapshot");
         pending.sort_by_key(|p| (std::cmp::Reverse(priority(p)), p.metadata.creation_timestamp.clone().map(|t| t.0)));
         for pod in pending {
             tie_break = tie_break.wrapping_add(1);
-            match schedule(pod, &snapshot, &profile, tie_break) {
+            let id = uid(&pod);
+            match schedule(&pod, snap, &profile, tie_break) {
                 Ok(node) => {
-                    if bind(&client, pod, &node).await {
-                        snapshot.assume(pod.clone(), &node);
-                        assumed.insert(pod.metadata.uid.clone().unwrap_or_default(), (node.clone(), std::time::Instant::now()));
-                    }
+                    snap.assume(pod.clone(), &node);
+                    world.assumed.insert(id.clone(), (node.clone(), Instant::now()));
+                    let permit = binds.clone().acquire_owned().await.expect("semaphore");
+                    let (client, tx) = (client.clone(), tx.clone());
+                    tokio::spawn(async move {
+                        let ok = bind(&client, &pod, &node).await;
+                        drop(permit);
+                        let _ = tx.send(Input::Bound(id, ok)).await;
+                    });
                 }
                 Err(fit) => {
                     if let Some(result) = &fit.post_filter_result {
-                        preempt(&client, pod, result).await;
+                        preempt(&client, &pod, result).await;
                     }
-                    let uid = pod.metadata.uid.clone().unwrap_or_default();
                     let message = fit.to_string();
-                    if reported.get(&uid) != Some(&message) {
-                        report_unschedulable(&client, pod, &message).await;
-                        reported.insert(uid, message);
+                    if reported.get(&id) != Some(&message) {
+                        report_unschedulable(&client, &pod, &message).await;
+                        reported.insert(id.clone(), message);
                     }
+                    unschedulable.insert(id);
                 }
             }
         }
-        reported.retain(|uid, _| all.iter().any(|p| p.metadata.uid.as_deref() == Some(uid.as_str())));
-        let _ = tokio::time::timeout(RETRY, changed.notified()).await;
+        reported.retain(|id, _| world.pending.contains_key(id));
+        unschedulable.retain(|id| world.pending.contains_key(id));
     }
 }
 
