@@ -19,6 +19,16 @@ enum Command {
     /// SIMULATION for scale tests: register simulated nodes that run no containers; pods
     /// bound to them are reported Running with made-up IPs.
     Sim(SimArgs),
+    /// Run only the scheduler, against a cluster elsewhere (it elects a leader, so
+    /// several may run).
+    Scheduler(ComponentArgs),
+}
+
+#[derive(clap::Args)]
+struct ComponentArgs {
+    /// Kubeconfig of the cluster (its user needs the system:kube-scheduler role).
+    #[arg(long)]
+    kubeconfig: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -123,6 +133,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Server(args) => runtime.block_on(server(args)),
         Command::Sim(args) => runtime.block_on(sim(args)),
+        Command::Scheduler(args) => runtime.block_on(scheduler_only(args)),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -144,6 +155,15 @@ async fn client_of(kc: kube::config::Kubeconfig) -> Result<kube::Client, String>
         .await
         .map_err(|e| e.to_string())?;
     kube::Client::try_from(cfg).map_err(|e| e.to_string())
+}
+
+async fn scheduler_only(args: ComponentArgs) -> Result<(), String> {
+    let client = client_from(&args.kubeconfig).await?;
+    let me = controllers::leader::identity(&format!("scheduler:{}", args.kubeconfig.display()));
+    tokio::select! {
+        _ = controllers::leader::lead(client.clone(), "kube-scheduler", me, move || scheduler::shell::run(client.clone())) => Ok(()),
+        r = tokio::signal::ctrl_c() => r.map_err(|e| e.to_string()),
+    }
 }
 
 async fn sim(args: SimArgs) -> Result<(), String> {
