@@ -166,7 +166,7 @@ impl TokenAuthenticator for BootstrapTokens {
         }
         let secrets = api::registry::find("", "v1", "secrets")?;
         let obj = self.cache.resource(secrets.storage).get(&secrets.key("kube-system", &format!("bootstrap-token-{id}")))?;
-        bootstrap_user(&obj.value, id, secret, chrono::Utc::now())
+        bootstrap_user(&obj.value(), id, secret, chrono::Utc::now())
     }
 }
 

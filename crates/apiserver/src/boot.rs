@@ -117,7 +117,7 @@ pub async fn expire_events(srv: Arc<Server>, ttl: Duration) {
         tokio::time::sleep(period).await;
         let cutoff = chrono::Utc::now() - chrono::Duration::from_std(ttl).unwrap_or_default();
         for ev in srv.cache.resource("events").list("/registry/events/") {
-            let written = crate::objects::last_written(&ev.value);
+            let written = crate::objects::last_written(&ev.value());
             if written.is_some_and(|t| t < cutoff) {
                 let _ = srv.store.delete(&ev.key, Some(ev.rev)).await;
             }

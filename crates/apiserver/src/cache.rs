@@ -21,13 +21,80 @@ const HISTORY_TTL: Duration = Duration::from_secs(150);
 const HISTORY_CAP: usize = 10_000;
 const WATCHER_BUFFER: usize = 8192;
 
-/// An object as served: parsed, with `metadata.resourceVersion` set, and its JSON bytes.
+/// An object as served: its JSON bytes (with `metadata.resourceVersion` set) and the
+/// few fields selectors and scoping read. The full object is parsed from the bytes when
+/// a request needs it: holding parsed trees for every object costs several times the
+/// bytes, and most reads only copy the bytes out.
 #[derive(Debug)]
 pub struct CachedObject {
     pub key: String,
     pub rev: i64,
-    pub value: Value,
     pub json: Bytes,
+    /// Name, namespace, labels and the fields any kind's field selectors read.
+    pub attrs: Value,
+}
+
+/// The paths (besides metadata's name, namespace, labels and uid) that field selectors
+/// of some kind read; see `api::selector::field_value`.
+const SELECTABLE: &[&[&str]] = &[
+    &["apiVersion"],
+    &["kind"],
+    &["type"],
+    &["reason"],
+    &["reportingComponent"],
+    &["reportingController"],
+    &["source"],
+    &["deprecatedSource"],
+    &["involvedObject"],
+    &["regarding"],
+    &["metadata", "deletionTimestamp"],
+    &["spec", "nodeName"],
+    &["spec", "host"],
+    &["spec", "hostNetwork"],
+    &["spec", "restartPolicy"],
+    &["spec", "schedulerName"],
+    &["spec", "serviceAccountName"],
+    &["spec", "unschedulable"],
+    &["spec", "clusterIP"],
+    &["spec", "type"],
+    &["spec", "signerName"],
+    &["spec", "driver"],
+    &["status", "phase"],
+    &["status", "podIP"],
+    &["status", "podIPs"],
+    &["status", "nominatedNodeName"],
+    &["status", "replicas"],
+    &["status", "succeeded"],
+];
+
+fn attrs_of(value: &Value) -> Value {
+    let mut out = serde_json::json!({"metadata": {}});
+    for f in ["name", "namespace", "labels", "uid", "resourceVersion"] {
+        if let Some(v) = value["metadata"].get(f) {
+            out["metadata"][f] = v.clone();
+        }
+    }
+    for path in SELECTABLE {
+        let mut src = value;
+        for p in path.iter() {
+            src = &src[*p];
+        }
+        if src.is_null() {
+            continue;
+        }
+        let mut dst = &mut out;
+        for (i, p) in path.iter().enumerate() {
+            if i + 1 == path.len() {
+                dst[*p] = src.clone();
+            } else {
+                if !dst[*p].is_object() {
+                    dst[*p] = serde_json::json!({});
+                }
+                dst = &mut dst[*p];
+            }
+        }
+    }
+    out
 }
 
 impl CachedObject {
@@ -38,11 +105,16 @@ impl CachedObject {
     pub fn from_value(key: String, rev: i64, mut value: Value) -> Option<Arc<CachedObject>> {
         crate::objects::set_resource_version(&mut value, rev);
         let json = Bytes::from(serde_json::to_vec(&value).ok()?);
-        Some(Arc::new(CachedObject { key, rev, value, json }))
+        Some(Arc::new(CachedObject { key, rev, json, attrs: attrs_of(&value) }))
+    }
+
+    /// The whole object, parsed from its bytes.
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(&self.json).expect("cached objects are JSON")
     }
 
     pub fn namespace(&self) -> &str {
-        crate::objects::namespace(&self.value)
+        crate::objects::namespace(&self.attrs)
     }
 }
 
@@ -85,7 +157,7 @@ impl CachedEvent {
         let key = ev.kv.key.clone();
         let object = match (ev.event_type, written, &prev) {
             // A deleted object is served with the delete's revision.
-            (EventType::Delete, _, Some(p)) => CachedObject::from_value(key, rev, p.value.clone())?,
+            (EventType::Delete, _, Some(p)) => CachedObject::from_value(key, rev, p.value())?,
             (EventType::Put, Some(v), _) => CachedObject::from_value(key, rev, v)?,
             _ => CachedObject::from_kv(&ev.kv, rev)?,
         };

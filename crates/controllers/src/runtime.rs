@@ -58,7 +58,9 @@ where
         let (reader, writer) = reflector::store();
         let (tx, changes) = tokio::sync::watch::channel(0u64);
         let (listed_tx, listed) = tokio::sync::watch::channel(false);
-        let stream = reflector::reflector(writer, watcher(api, config)).default_backoff();
+        // Controllers never read managedFields: dropping them keeps large caches small.
+        let slim = watcher(api, config).modify(|o: &mut K| o.meta_mut().managed_fields = None);
+        let stream = reflector::reflector(writer, slim).default_backoff();
         let task = tokio::spawn(async move {
             let mut stream = std::pin::pin!(stream);
             while let Some(ev) = stream.next().await {

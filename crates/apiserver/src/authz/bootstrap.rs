@@ -55,13 +55,15 @@ pub async fn reconcile(srv: &Arc<Server>) -> ApiResult<()> {
     for desired in bootstrap::cluster_roles().into_iter().chain(bootstrap::controller_roles()) {
         let key = roles.key("", objects::name(&desired));
         let existing = srv.cache.resource(roles.storage).get(&key);
-        let action = bootstrap::reconcile_role(existing.as_ref().map(|o| &o.value), &desired);
+        let existing_value = existing.as_ref().map(|o| o.value());
+        let action = bootstrap::reconcile_role(existing_value.as_ref(), &desired);
         write(srv, &key, existing.map(|o| o.rev), action).await?;
     }
     for desired in bootstrap::cluster_role_bindings() {
         let key = bindings.key("", objects::name(&desired));
         let existing = srv.cache.resource(bindings.storage).get(&key);
-        let action = bootstrap::reconcile_binding(existing.as_ref().map(|o| &o.value), &desired);
+        let existing_value = existing.as_ref().map(|o| o.value());
+        let action = bootstrap::reconcile_binding(existing_value.as_ref(), &desired);
         write(srv, &key, existing.map(|o| o.rev), action).await?;
     }
     srv.cache.sync().await?;
@@ -74,7 +76,7 @@ pub async fn reconcile(srv: &Arc<Server>) -> ApiResult<()> {
 async fn aggregate(srv: &Server) -> ApiResult<()> {
     let roles = api::registry::find(api::rbac::GROUP, "v1", "clusterroles").expect("registered");
     let current = srv.cache.resource(roles.storage).list(&roles.prefix(None));
-    let mut values: Vec<Value> = current.iter().map(|o| o.value.clone()).collect();
+    let mut values: Vec<Value> = current.iter().map(|o| o.value().clone()).collect();
     for i in api::rbac::aggregate_all(&mut values) {
         let key = &current[i].key;
         write(srv, key, Some(current[i].rev), Reconcile::Update(values[i].clone())).await?;

@@ -45,7 +45,7 @@ pub struct Authz {
 
 fn load(cache: &WatchCache, policy: &mut Policy, kind: Kind, storage: &str) {
     for o in cache.resource(storage).list(&format!("/registry/{storage}/")) {
-        policy.apply(kind, &o.value, false);
+        policy.apply(kind, &o.value(), false);
     }
 }
 
@@ -58,7 +58,7 @@ impl Authz {
             let kind = Kind::from_storage(storage).expect("RBAC storages");
             let sub = cache.subscribe(storage, None).await?;
             for ev in &sub.initial {
-                policy.apply(kind, &ev.object.value, false);
+                policy.apply(kind, &ev.object.value(), false);
             }
             feeds.push(Feed { kind, storage, live: sub.live });
         }
@@ -87,7 +87,7 @@ impl Authz {
         for f in feeds.iter_mut() {
             loop {
                 match f.live.try_recv() {
-                    Ok(ev) => policy.apply(f.kind, &ev.object.value, ev.kind == EventKind::Deleted),
+                    Ok(ev) => policy.apply(f.kind, &ev.object.value(), ev.kind == EventKind::Deleted),
                     Err(TryRecvError::Lagged(_)) => lagged = true,
                     Err(_) => break,
                 }

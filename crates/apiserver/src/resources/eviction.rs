@@ -37,8 +37,9 @@ pub async fn evict(req: &Req) -> ApiResult<Reply> {
     }
     let opts = write::delete_options_from(req, eviction.get("deleteOptions").unwrap_or(&json!({})))?;
     let pod = super::read::current(req).await?;
-    if !can_ignore_budget(&pod.value) {
-        take_disruption(req, &pod.value, opts_dry_run(&eviction, req)?).await?;
+    let pod_value = pod.value();
+    if !can_ignore_budget(&pod_value) {
+        take_disruption(req, &pod_value, opts_dry_run(&eviction, req)?).await?;
     }
     write::delete_one(req, req.name(), &opts).await?;
     Ok(output::value_reply(req, 201, &success()))
@@ -61,7 +62,7 @@ async fn take_disruption(req: &Req, pod: &Value, dry_run: bool) -> ApiResult<()>
             .list(&pdbs.prefix(Some(req.ns())))
             .into_iter()
             .filter(|b| {
-                LabelSelector::from_label_selector(b.value["spec"].get("selector"))
+                LabelSelector::from_label_selector(b.value()["spec"].get("selector"))
                     .is_ok_and(|s| !s.matches_nothing() && s.matches(objects::labels(pod)))
             })
             .collect();
@@ -74,7 +75,7 @@ async fn take_disruption(req: &Req, pod: &Value, dry_run: bool) -> ApiResult<()>
                 ))
             }
         };
-        let (b, bname) = (&budget.value, objects::name(&budget.value));
+        let (b, bname) = (&budget.value(), objects::name(&budget.attrs));
         let generation = b["metadata"]["generation"].as_i64().unwrap_or(0);
         if b["status"]["observedGeneration"].as_i64().unwrap_or(0) < generation {
             return Err(too_many_requests(format!("The disruption budget {bname} is still being processed by the server.")));

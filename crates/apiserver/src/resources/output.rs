@@ -23,13 +23,13 @@ pub fn served_value<'a>(def: &ResourceDef, obj: &'a Value) -> std::borrow::Cow<'
 }
 
 fn needs_conversion(def: &ResourceDef, obj: &CachedObject) -> bool {
-    obj.value.get("apiVersion").and_then(Value::as_str) != Some(def.api_version().as_str())
+    obj.attrs.get("apiVersion").and_then(Value::as_str) != Some(def.api_version().as_str())
 }
 
 /// The JSON bytes of an object as served.
 pub fn object_bytes(def: &ResourceDef, obj: &CachedObject) -> Bytes {
     if needs_conversion(def, obj) {
-        Bytes::from(serde_json::to_vec(&served_value(def, &obj.value)).unwrap_or_default())
+        Bytes::from(serde_json::to_vec(&served_value(def, &obj.value())).unwrap_or_default())
     } else {
         obj.json.clone()
     }
@@ -75,8 +75,8 @@ pub fn table(req: &Req, objs: &[&Value], list_meta: Value, with_columns: bool) -
 pub fn object_reply(req: &Req, code: u16, obj: &CachedObject) -> Reply {
     match req.output {
         Output::Json => bytes_reply(code, object_bytes(req.def, obj)),
-        Output::Table => json_reply(code, &table(req, &[&obj.value], json!({"resourceVersion": obj.rev.to_string()}), true)),
-        Output::PartialMetadata => json_reply(code, &partial_metadata(&obj.value)),
+        Output::Table => json_reply(code, &table(req, &[&obj.value()], json!({"resourceVersion": obj.rev.to_string()}), true)),
+        Output::PartialMetadata => json_reply(code, &partial_metadata(&obj.value())),
     }
 }
 
@@ -111,11 +111,12 @@ pub fn list_reply(req: &Req, page: &ListPage) -> Reply {
     match req.output {
         Output::Json => bytes_reply(200, list_json(req.def, page)),
         Output::Table => {
-            let values: Vec<&Value> = page.items.iter().map(|o| &o.value).collect();
+            let parsed: Vec<Value> = page.items.iter().map(|o| o.value()).collect();
+            let values: Vec<&Value> = parsed.iter().collect();
             json_reply(200, &table(req, &values, list_meta(page), true))
         }
         Output::PartialMetadata => {
-            let items: Vec<Value> = page.items.iter().map(|o| partial_metadata(&o.value)).collect();
+            let items: Vec<Value> = page.items.iter().map(|o| partial_metadata(&o.value())).collect();
             json_reply(
                 200,
                 &json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1", "metadata": list_meta(page), "items": items}),

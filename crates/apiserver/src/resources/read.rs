@@ -154,9 +154,9 @@ fn cached_matches(req: &Req, filter: &Filter, prefix: &str) -> Vec<Arc<CachedObj
     let rc = req.srv.cache.resource(req.def.storage);
     if let (Some(name), Some(ns)) = (filter.exact_name(), req.namespace.as_deref().or((!req.def.namespaced).then_some(""))) {
         let key = req.def.key(ns, name);
-        return rc.get(&key).filter(|o| filter.matches(&o.value)).into_iter().collect();
+        return rc.get(&key).filter(|o| filter.matches(&o.attrs)).into_iter().collect();
     }
-    rc.list(prefix).into_iter().filter(|o| filter.matches(&o.value)).collect()
+    rc.list(prefix).into_iter().filter(|o| filter.matches(&o.attrs)).collect()
 }
 
 /// Reads matching objects from the store at `rev`, in key order after `start`, until
@@ -186,7 +186,7 @@ async fn store_page(
         for (i, kv) in r.kvs.iter().enumerate() {
             last_key = Some(kv.key.clone());
             let Some(obj) = CachedObject::from_kv(kv, kv.mod_revision) else { continue };
-            if filter.matches(&obj.value) {
+            if filter.matches(&obj.attrs) {
                 items.push(obj);
             }
             if want != 0 && items.len() == want {

@@ -51,7 +51,7 @@ fn to_scale(obj: &Value) -> Value {
 
 pub async fn get(req: &Req) -> ApiResult<Reply> {
     let obj = read::current(req).await?;
-    Ok(json_reply(200, &to_scale(&obj.value)))
+    Ok(json_reply(200, &to_scale(&obj.value())))
 }
 
 /// Applies a Scale to the workload: only spec.replicas changes; the Scale's
@@ -80,7 +80,7 @@ pub async fn update(req: &Req) -> ApiResult<Reply> {
     let scale = write::decode_json(req)?;
     check_scale(req, &scale)?;
     let new = write::update_loop(req, Part::Main, write::Ownership::Update("scale"), |cur| apply_scale(cur, &scale)).await?;
-    Ok(json_reply(200, &to_scale(new.value())))
+    Ok(json_reply(200, &to_scale(&new.value())))
 }
 
 pub async fn patch(req: &Req) -> ApiResult<Reply> {
@@ -91,5 +91,5 @@ pub async fn patch(req: &Req) -> ApiResult<Reply> {
         apply_scale(cur, &patched)
     })
     .await?;
-    Ok(json_reply(200, &to_scale(new.value())))
+    Ok(json_reply(200, &to_scale(&new.value())))
 }

@@ -63,13 +63,14 @@ fn in_use(req: &Req, except: &str) -> (HashSet<String>, HashSet<i64>) {
         if o.key == except {
             continue;
         }
-        for ip in o.value["spec"]["clusterIPs"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        let o = o.value();
+        for ip in o["spec"]["clusterIPs"].as_array().into_iter().flatten().filter_map(Value::as_str) {
             ips.insert(ip.to_string());
         }
-        if let Some(ip) = o.value["spec"]["clusterIP"].as_str() {
+        if let Some(ip) = o["spec"]["clusterIP"].as_str() {
             ips.insert(ip.to_string());
         }
-        for p in o.value["spec"]["ports"].as_array().into_iter().flatten() {
+        for p in o["spec"]["ports"].as_array().into_iter().flatten() {
             if let Some(n) = p["nodePort"].as_i64() {
                 ports.insert(n);
             }

@@ -183,18 +183,19 @@ async fn bind(req: &Req, pod: &str, binding: &Value) -> ApiResult<Reply> {
     loop {
         req.srv.cache.sync().await?;
         let cur = req.srv.cache.resource(pods.storage).get(&key).ok_or_else(|| ApiError::not_found(pods, pod))?;
+        let cur_value = cur.value();
         if let Some(uid) = binding["metadata"]["uid"].as_str().filter(|u| !u.is_empty()) {
-            if uid != objects::uid(&cur.value) {
-                return Err(fail(format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", objects::uid(&cur.value))));
+            if uid != objects::uid(&cur_value) {
+                return Err(fail(format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", objects::uid(&cur_value))));
             }
         }
-        if objects::is_deleting(&cur.value) {
+        if objects::is_deleting(&cur_value) {
             return Err(fail(format!("pod {pod} is being deleted, cannot be assigned to a host")));
         }
-        if let Some(n) = cur.value["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
+        if let Some(n) = cur_value["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
             return Err(fail(format!("pod {pod} is already assigned to node \"{n}\"")));
         }
-        let mut new = cur.value.clone();
+        let mut new = cur_value;
         new["spec"]["nodeName"] = json!(node);
         set_scheduled(&mut new);
         match write::store_put(req, pods.storage, &key, new, Some(cur.rev)).await {

@@ -140,15 +140,15 @@ impl Watcher {
     /// the selection is an ADDED or DELETED for it.
     async fn send_event(&mut self, ev: &CachedEvent) -> bool {
         self.last_rev = self.last_rev.max(ev.rev);
-        let cur = self.in_scope(&ev.object.value) && self.filter.matches(&ev.object.value);
+        let cur = self.in_scope(&ev.object.attrs) && self.filter.matches(&ev.object.attrs);
         let kind = match ev.kind {
             EventKind::Modified => {
-                let old = ev.prev.as_ref().is_some_and(|p| self.in_scope(&p.value) && self.filter.matches(&p.value));
+                let old = ev.prev.as_ref().is_some_and(|p| self.in_scope(&p.attrs) && self.filter.matches(&p.attrs));
                 match (old, cur) {
                     (true, true) => EventKind::Modified,
                     (false, true) => EventKind::Added,
                     (true, false) => {
-                        let mut prev = ev.prev.as_ref().unwrap().value.clone();
+                        let mut prev = ev.prev.as_ref().unwrap().value();
                         crate::objects::set_resource_version(&mut prev, ev.rev);
                         let line = self.encode_value(EventKind::Deleted, &prev);
                         return self.tx.send(line).await.is_ok();
@@ -164,7 +164,7 @@ impl Watcher {
                 let obj = output::object_bytes(self.def, &ev.object);
                 frame(kind.as_str(), &obj)
             }
-            _ => self.encode_value(kind, &ev.object.value),
+            _ => self.encode_value(kind, &ev.object.value()),
         };
         self.tx.send(line).await.is_ok()
     }

@@ -113,7 +113,7 @@ async fn check_namespace_lifecycle(req: &Req, name: &str) -> ApiResult<()> {
     let ns = req.srv.cache.resource(ns_def.storage).get(&ns_def.key("", req.ns()));
     match ns {
         None => Err(ApiError::namespace_not_found(req.ns())),
-        Some(ns) if objects::is_deleting(&ns.value) => {
+        Some(ns) if objects::is_deleting(&ns.attrs) => {
             let n = req.ns();
             Err(ApiError::forbidden(format!(
                 "{} \"{name}\" is forbidden: unable to create new content in namespace {n} because it is being terminated",
@@ -145,10 +145,10 @@ pub enum Written {
 }
 
 impl Written {
-    pub fn value(&self) -> &Value {
+    pub fn value(&self) -> std::borrow::Cow<'_, Value> {
         match self {
-            Written::Cached(o) => &o.value,
-            Written::Value(v) => v,
+            Written::Cached(o) => std::borrow::Cow::Owned(o.value()),
+            Written::Value(v) => std::borrow::Cow::Borrowed(v),
         }
     }
 
@@ -372,17 +372,18 @@ pub(super) async fn update_loop(
 ) -> ApiResult<Written> {
     loop {
         let cur = read::current(req).await?;
-        let mut proposed = crate::convert::to_storage(req.def, change(&cur.value)?);
-        let _allocating = if part == Part::Main { allocate_service(req, &mut proposed, Some(&cur.value)).await? } else { None };
+        let cur_value = cur.value();
+        let mut proposed = crate::convert::to_storage(req.def, change(&cur_value)?);
+        let _allocating = if part == Part::Main { allocate_service(req, &mut proposed, Some(&cur_value)).await? } else { None };
         let pinned = objects::resource_version(&proposed).to_string();
         if !pinned.is_empty() && pinned != cur.rev.to_string() {
             return Err(ApiError::modified(req.def, req.name()));
         }
-        let mut new = prepare_update(req, part, proposed, &cur.value)?;
+        let mut new = prepare_update(req, part, proposed, &cur_value)?;
         if let Ownership::Update(sub) = ownership {
-            super::fields::record_update(req, sub, &cur.value, &mut new)?;
+            super::fields::record_update(req, sub, &cur_value, &mut new)?;
         }
-        if objects::same_except_volatile(&new, &cur.value) {
+        if objects::same_except_volatile(&new, &cur_value) {
             return Ok(Written::Cached(cur));
         }
         if req.query.dry_run()? {
@@ -584,10 +585,10 @@ pub(super) async fn delete_one(req: &Req, name: &str, opts: &DeleteOptions) -> A
     loop {
         req.srv.cache.sync().await?;
         let cur = req.srv.cache.resource(req.def.storage).get(&key).ok_or_else(|| ApiError::not_found(req.def, name))?;
-        check_preconditions(req, name, &cur.value, opts)?;
-        crate::authz::admit(req, crate::authz::Operation::Delete, None, Some(&cur.value))?;
-        let grace = grace_period(req, &cur.value, opts.grace);
-        let mut obj = cur.value.clone();
+        let mut obj = cur.value();
+        check_preconditions(req, name, &obj, opts)?;
+        crate::authz::admit(req, crate::authz::Operation::Delete, None, Some(&obj))?;
+        let grace = grace_period(req, &obj, opts.grace);
         let is_namespace = req.def.group.is_empty() && req.def.kind == "Namespace";
         let has_spec_finalizers = is_namespace && obj["spec"]["finalizers"].as_array().is_some_and(|a| !a.is_empty());
         let finalizers = gc_finalizers(req, &obj, opts);
@@ -669,8 +670,8 @@ pub async fn delete_collection(req: &Req) -> ApiResult<Reply> {
         .resource(req.def.storage)
         .list(&prefix)
         .into_iter()
-        .filter(|o| filter.matches(&o.value))
-        .map(|o| (o.namespace().to_string(), objects::name(&o.value).to_string()))
+        .filter(|o| filter.matches(&o.attrs))
+        .map(|o| (o.namespace().to_string(), objects::name(&o.attrs).to_string()))
         .collect();
     let mut items = Vec::new();
     for (ns, name) in names {
