@@ -137,6 +137,7 @@ pub async fn run(client: kube::Client, c: Caches) {
     c.pdbs.ready().await;
     c.pods.ready().await;
     loop {
+        let started = std::time::Instant::now();
         let budgets = c.pdbs.list();
         if !budgets.is_empty() {
             let now = chrono::Utc::now();
@@ -169,7 +170,8 @@ pub async fn run(client: kube::Client, c: Caches) {
                 }
             }
         }
-        wait_any(&mut rxs, Duration::from_secs(30), Duration::from_millis(20)).await;
+        // Pods change constantly in a big cluster: batch them.
+        wait_any(&mut rxs, Duration::from_secs(30), crate::runtime::pace(started, Duration::from_millis(200))).await;
     }
 }
 

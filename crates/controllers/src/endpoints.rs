@@ -291,6 +291,7 @@ pub async fn run(endpoints_client: kube::Client, slices_client: kube::Client, c:
     c.endpoints.ready().await;
     c.slices.ready().await;
     loop {
+        let started = std::time::Instant::now();
         let services: Vec<Value> = c.services.list().iter().filter_map(|s| serde_json::to_value(&**s).ok()).collect();
         let all_pods = c.pods.list();
         let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
@@ -331,7 +332,8 @@ pub async fn run(endpoints_client: kube::Client, slices_client: kube::Client, c:
             }
         }
         drop(all_pods);
-        wait_any(&mut rxs, Duration::from_secs(30), Duration::from_millis(20)).await;
+        // Pods change constantly in a big cluster: batch them.
+        wait_any(&mut rxs, Duration::from_secs(30), crate::runtime::pace(started, Duration::from_millis(200))).await;
     }
 }
 

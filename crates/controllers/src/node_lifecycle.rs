@@ -19,6 +19,9 @@ use crate::runtime::{wait_any, Informer};
 pub const NOT_READY: &str = "node.kubernetes.io/not-ready";
 pub const UNREACHABLE: &str = "node.kubernetes.io/unreachable";
 pub const UNSCHEDULABLE: &str = "node.kubernetes.io/unschedulable";
+/// How often node health is checked (upstream's --node-monitor-period is 5 s; shorter
+/// here so short grace periods are honoured closely).
+const MONITOR_PERIOD: Duration = Duration::from_secs(1);
 const CONDITIONS: [&str; 4] = ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure"];
 
 fn ts(t: &Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> Option<i64> {
@@ -131,7 +134,9 @@ pub struct Settings {
 pub async fn run(client: kube::Client, nodes: Informer<Node>, leases: Informer<Lease>, pods: Informer<Pod>, settings: Settings) {
     let rec = Recorder::new(client.clone(), "node-controller");
     let evictions = Recorder::new(client.clone(), "taint-eviction-controller");
-    let mut rxs = [nodes.subscribe(), leases.subscribe(), pods.subscribe()];
+    // Leases are renewed all the time: the controller looks every MONITOR_PERIOD (and when
+    // a node changes), not at every renewal.
+    let mut rxs = [nodes.subscribe()];
     nodes.ready().await;
     leases.ready().await;
     pods.ready().await;
@@ -141,6 +146,7 @@ pub async fn run(client: kube::Client, nodes: Informer<Node>, leases: Informer<L
     // (as upstream's probe timestamps), so a restart or clock skew never condemns a node.
     let mut seen: HashMap<String, (i64, i64)> = HashMap::new();
     loop {
+        let started = std::time::Instant::now();
         let now = chrono::Utc::now().timestamp();
         let lease_list = leases.list();
         let by_name: HashMap<&str, &Lease> = lease_list
@@ -148,7 +154,7 @@ pub async fn run(client: kube::Client, nodes: Informer<Node>, leases: Informer<L
             .filter(|l| l.metadata.namespace.as_deref() == Some("kube-node-lease"))
             .map(|l| (l.metadata.name.as_deref().unwrap_or(""), &**l))
             .collect();
-        let mut next_check = Duration::from_secs(5);
+        let mut next_check = MONITOR_PERIOD;
         let mut tainted: HashMap<String, Vec<Taint>> = HashMap::new();
         let node_list = nodes.list();
         seen.retain(|n, _| node_list.iter().any(|x| x.metadata.name.as_deref() == Some(n.as_str())));
@@ -189,7 +195,8 @@ pub async fn run(client: kube::Client, nodes: Informer<Node>, leases: Informer<L
                 tainted.insert(name, taints);
             }
         }
-        for pod in pods.list().iter() {
+        let tainted_pods = if tainted.is_empty() { Vec::new() } else { pods.list() };
+        for pod in tainted_pods.iter() {
             let Some(taints) = tainted.get(crate::pods::node_name(pod)) else { continue };
             if pod.metadata.deletion_timestamp.is_some() {
                 continue;
@@ -200,7 +207,7 @@ pub async fn run(client: kube::Client, nodes: Informer<Node>, leases: Informer<L
                 None => {}
             }
         }
-        wait_any(&mut rxs, next_check, Duration::from_millis(20)).await;
+        wait_any(&mut rxs, next_check, crate::runtime::pace(started, Duration::from_millis(100))).await;
     }
 }
 

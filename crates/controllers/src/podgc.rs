@@ -45,11 +45,13 @@ pub fn collect(pods: &[&Pod], nodes: &HashSet<&str>, missing_for: &dyn Fn(&str) 
 
 /// Runs the pod garbage collector until the process ends.
 pub async fn run(client: kube::Client, pods: Informer<Pod>, nodes: Informer<Node>, threshold: usize) {
-    let mut rxs = [pods.subscribe(), nodes.subscribe()];
+    // Periodic, as upstream's (every 20 s), and when nodes change: not on every pod change.
+    let mut rxs = [nodes.subscribe()];
     pods.ready().await;
     nodes.ready().await;
     let mut missing_since: HashMap<String, std::time::Instant> = HashMap::new();
     loop {
+        let started = std::time::Instant::now();
         let node_list = nodes.list();
         let names: HashSet<&str> = node_list.iter().filter_map(|n| n.metadata.name.as_deref()).collect();
         let all = pods.list();
@@ -81,8 +83,8 @@ pub async fn run(client: kube::Client, pods: Informer<Pod>, nodes: Informer<Node
             }
         }
         drop(all);
-        let timeout = if missing_since.is_empty() { Duration::from_secs(60) } else { Duration::from_secs(5) };
-        wait_any(&mut rxs, timeout, Duration::from_millis(50)).await;
+        let timeout = if missing_since.is_empty() { Duration::from_secs(20) } else { Duration::from_secs(5) };
+        wait_any(&mut rxs, timeout, crate::runtime::pace(started, Duration::from_millis(200))).await;
     }
 }
 

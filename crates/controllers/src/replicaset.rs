@@ -334,6 +334,7 @@ pub async fn run(writers: (kube::Client, kube::Client), pods: Informer<Pod>, set
     sets.ready().await;
     rcs.ready().await;
     loop {
+        let started = std::time::Instant::now();
         let now = chrono::Utc::now();
         let all_pods = pods.list();
         let mut owned: HashMap<&str, Vec<&Pod>> = HashMap::new();
@@ -365,6 +366,8 @@ pub async fn run(writers: (kube::Client, kube::Client), pods: Informer<Pod>, set
                 work.push((owner, plan));
             }
         }
+        // Pace by the planning time only: waiting on writes costs no CPU.
+        let planned = started.elapsed();
         if !work.is_empty() {
             let by_name: HashMap<(&str, &str), &Pod> = all_pods
                 .iter()
@@ -385,7 +388,7 @@ pub async fn run(writers: (kube::Client, kube::Client), pods: Informer<Pod>, set
         }
         drop(all_pods);
         // Pods become available minReadySeconds after Ready: look again at least that soon.
-        wait_any(&mut rxs, Duration::from_secs(5), Duration::from_millis(20)).await;
+        wait_any(&mut rxs, Duration::from_secs(5), Duration::from_millis(50).max(planned * 4)).await;
     }
 }
 

@@ -96,7 +96,9 @@ where
 }
 
 /// Waits until one of `rxs` changes or `timeout` passes; then waits `settle` more so a
-/// burst of events is handled in one pass.
+/// burst of events is handled in one pass. Controllers pass `settle` at least four times
+/// their last pass's duration (see `pace`), so full passes over a big cluster take at
+/// most about a fifth of a core.
 pub async fn wait_any(rxs: &mut [tokio::sync::watch::Receiver<u64>], timeout: std::time::Duration, settle: std::time::Duration) {
     let changed = futures_util::future::select_all(rxs.iter_mut().map(|rx| Box::pin(rx.changed())));
     let _ = tokio::time::timeout(timeout, changed).await;
@@ -151,4 +153,10 @@ impl Expectations {
     pub fn forget(&mut self, owner: &str) {
         self.pending.remove(owner);
     }
+}
+
+/// The settle time after a pass that started at `started`: at least `min`, and four
+/// times the pass's own duration.
+pub fn pace(started: std::time::Instant, min: std::time::Duration) -> std::time::Duration {
+    min.max(started.elapsed() * 4)
 }

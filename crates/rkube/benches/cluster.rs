@@ -175,7 +175,8 @@ fn main() {
         let rate = create_pods(&clients, "sched", 0, sched_pods).await;
         println!("created {sched_pods} pods at {rate:.0} pods/s (scheduler not running)");
         let sched_start = Instant::now();
-        let scheduler = spawn(&["scheduler", "--kubeconfig", &kc]);
+        let log = std::fs::File::create(std::env::temp_dir().join("rkube-bench-scheduler.log")).unwrap();
+        let scheduler = Proc(Command::new(BIN).args(["scheduler", "--kubeconfig", &kc]).stdout(Stdio::null()).stderr(log).spawn().expect("rkube"));
         let t = wait_until("pods bound", Duration::from_secs(300), || counts.bound.load(Ordering::Relaxed) >= sched_pods).await;
         if t.is_some() {
             let secs = sched_start.elapsed().as_secs_f64();

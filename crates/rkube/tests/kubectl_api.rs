@@ -110,7 +110,9 @@ fn version_and_api_resources() {
 
 #[test]
 fn apply_twice_reports_unchanged() {
-    let s = TestServer::start(BIN);
+    // No controllers: their status writes (the disruption controller's on the PDB)
+    // would move the resourceVersions this test compares.
+    let s = TestServer::start_with(BIN, &["--disable-controller-manager"]);
     let first = s.ok_stdin(&["apply", "-f", "-"], Some(MANIFEST));
     assert_eq!(first.matches(" created").count(), 11, "{first}");
     let pdb_rv = s.ok(&["get", "pdb", "web", "-n", "demo", "-o", "jsonpath={.metadata.resourceVersion}"]);

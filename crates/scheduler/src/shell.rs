@@ -230,12 +230,14 @@ pub async fn run(client: kube::Client) {
             unschedulable.clear();
             retried = Instant::now();
         }
-        let mut pending: Vec<Pod> = world
+        // Uids only: cloning every pending pod each pass would double the memory of a
+        // large backlog.
+        let mut pending: Vec<(std::cmp::Reverse<i32>, Option<i64>, String)> = world
             .pending
             .values()
             .filter(|p| needs_scheduling(p, DEFAULT_SCHEDULER_NAME))
             .filter(|p| !world.assumed.contains_key(&uid(p)) && !unschedulable.contains(&uid(p)))
-            .cloned()
+            .map(|p| (std::cmp::Reverse(priority(p)), p.metadata.creation_timestamp.as_ref().map(|t| t.0.as_second()), uid(p)))
             .collect();
         if pending.is_empty() && !changed {
             continue;
@@ -245,12 +247,15 @@ pub async fn run(client: kube::Client) {
             built = Instant::now();
         }
         let snap = snapshot.as_mut().expect("snapshot");
-        pending.sort_by_key(|p| (std::cmp::Reverse(priority(p)), p.metadata.creation_timestamp.clone().map(|t| t.0)));
-        for pod in pending {
+        let pass_start = Instant::now();
+        let count = pending.len();
+        pending.sort();
+        for (_, _, id) in pending {
+            let Some(pod) = world.pending.get(&id) else { continue };
             tie_break = tie_break.wrapping_add(1);
-            let id = uid(&pod);
-            match schedule(&pod, snap, &profile, tie_break) {
+            match schedule(pod, snap, &profile, tie_break) {
                 Ok(node) => {
+                    let pod = pod.clone();
                     snap.assume(pod.clone(), &node);
                     world.assumed.insert(id.clone(), (node.clone(), Instant::now()));
                     let permit = binds.clone().acquire_owned().await.expect("semaphore");
@@ -263,17 +268,18 @@ pub async fn run(client: kube::Client) {
                 }
                 Err(fit) => {
                     if let Some(result) = &fit.post_filter_result {
-                        preempt(&client, &pod, result).await;
+                        preempt(&client, pod, result).await;
                     }
                     let message = fit.to_string();
                     if reported.get(&id) != Some(&message) {
-                        report_unschedulable(&client, &pod, &message).await;
+                        report_unschedulable(&client, pod, &message).await;
                         reported.insert(id.clone(), message);
                     }
                     unschedulable.insert(id);
                 }
             }
         }
+        tracing::debug!("scheduling pass: {count} pods in {:?}, rebuilt: {changed}", pass_start.elapsed());
         reported.retain(|id, _| world.pending.contains_key(id));
         unschedulable.retain(|id| world.pending.contains_key(id));
     }

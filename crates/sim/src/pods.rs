@@ -56,7 +56,8 @@ fn container_status(c: &k8s_openapi::api::core::v1::Container, uid: &str, starte
     })
 }
 
-/// The status a running pod on `node` reports (a strategic merge patch of `status`).
+/// The status a running pod on `node` reports: a merge patch of `status` that sets every
+/// condition (a merge patch is cheaper for the server than a strategic one).
 pub fn running_status(pod: &Pod, node: &SimNode, pod_ip: &str) -> Value {
     let t = crate::now_micro();
     let t = format!("{}Z", &t[..19]);
@@ -134,7 +135,7 @@ async fn execute(
             let node = &nodes[&node_name];
             let n = counters[&node_name].fetch_add(1, Ordering::Relaxed);
             let patch = running_status(pod, node, &node.pod_ip(n));
-            api.patch_status(&name, &PatchParams::default(), &Patch::Strategic(patch)).await.map(|_| ())
+            api.patch_status(&name, &PatchParams::default(), &Patch::Merge(patch)).await.map(|_| ())
         }
         Work::Release => {
             let dp = DeleteParams {
