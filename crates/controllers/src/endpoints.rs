@@ -106,7 +106,9 @@ fn port_json(p: &Port) -> Value {
 
 /// The Endpoints subsets: pods grouped by their resolved port sets (upstream's repack).
 pub fn subsets(members: &[Member]) -> Vec<Value> {
-    let mut groups: BTreeMap<String, (Vec<Value>, Vec<Value>, Vec<Value>)> = BTreeMap::new();
+    // Per port set: (ready addresses, not-ready addresses, ports).
+    type Group = (Vec<Value>, Vec<Value>, Vec<Value>);
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for m in members.iter().filter(|m| !m.terminating && !m.ports.is_empty()) {
         let mut ports: Vec<Value> = m.ports.iter().map(port_json).collect();
         ports.sort_by_key(|p| p.to_string());

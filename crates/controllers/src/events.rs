@@ -34,13 +34,17 @@ impl Involved {
     }
 }
 
+/// (involved uid, type, reason, message).
+type EventKey = (String, String, String, String);
+/// (event name, namespace, count).
+type Recorded = (String, String, i32);
+
 /// Records Events for one component (e.g. `deployment-controller`).
 #[derive(Clone)]
 pub struct Recorder {
     client: kube::Client,
     component: &'static str,
-    /// (uid, type, reason, message) → (event name, namespace, count)
-    seen: Arc<Mutex<HashMap<(String, String, String, String), (String, String, i32)>>>,
+    seen: Arc<Mutex<HashMap<EventKey, Recorded>>>,
 }
 
 impl Recorder {

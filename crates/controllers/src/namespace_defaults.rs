@@ -133,7 +133,7 @@ mod tests {
     fn every_active_namespace_gets_its_defaults() {
         let sa: ServiceAccount = serde_json::from_value(json!({"metadata": {"name": "default", "namespace": "a"}})).unwrap();
         let stale = root_ca("a", "old");
-        let actions = reconcile(&[ns("a", false), ns("b", false), ns("gone", true)], &[sa], &[stale.clone()], "pem");
+        let actions = reconcile(&[ns("a", false), ns("b", false), ns("gone", true)], &[sa], std::slice::from_ref(&stale), "pem");
         assert_eq!(
             actions,
             vec![

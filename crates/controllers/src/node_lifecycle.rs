@@ -271,11 +271,11 @@ mod tests {
     fn pods_go_after_their_toleration_seconds_or_at_once_without_one() {
         let taint: Taint = serde_json::from_value(json!({"key": UNREACHABLE, "effect": "NoExecute", "timeAdded": "2026-01-01T00:00:00Z"})).unwrap();
         let mut pod: Pod = serde_json::from_value(json!({"metadata": {"name": "p"}, "spec": {"containers": []}})).unwrap();
-        assert_eq!(eviction_time(&pod, &[taint.clone()], 100), Some(100));
+        assert_eq!(eviction_time(&pod, std::slice::from_ref(&taint), 100), Some(100));
         let mut v = json!({"metadata": {"name": "p"}, "spec": {"containers": []}});
         api::strategy::add_default_toleration_seconds(&mut v);
         pod = serde_json::from_value(v).unwrap();
-        assert_eq!(eviction_time(&pod, &[taint.clone()], 100), Some(at("2026-01-01T00:05:00Z")));
+        assert_eq!(eviction_time(&pod, std::slice::from_ref(&taint), 100), Some(at("2026-01-01T00:05:00Z")));
         pod.spec.as_mut().unwrap().tolerations = Some(vec![serde_json::from_value(json!({"operator": "Exists"})).unwrap()]);
         assert_eq!(eviction_time(&pod, &[taint], 100), None);
     }

@@ -44,8 +44,8 @@ fn bound_node(pod: &Pod) -> Option<&str> {
 }
 
 enum Input {
-    Pod(watcher::Event<Pod>),
-    Node(watcher::Event<Node>),
+    Pod(Box<watcher::Event<Pod>>),
+    Node(Box<watcher::Event<Node>>),
     /// A binding finished: the pod's uid and whether it took.
     Bound(String, bool),
 }
@@ -132,7 +132,7 @@ impl World {
         match input {
             Input::Node(ev) => {
                 self.dirty = true;
-                match ev {
+                match *ev {
                     watcher::Event::Init => self.fresh_nodes = Some(HashMap::new()),
                     watcher::Event::InitApply(n) => {
                         if let Some(f) = self.fresh_nodes.as_mut() {
@@ -148,7 +148,7 @@ impl World {
                     }
                 }
             }
-            Input::Pod(ev) => match ev {
+            Input::Pod(ev) => match *ev {
                 watcher::Event::Init => self.fresh_pods = Some(Vec::new()),
                 watcher::Event::InitApply(p) => {
                     if let Some(f) = self.fresh_pods.as_mut() {
@@ -198,8 +198,8 @@ impl World {
 pub async fn run(client: kube::Client) {
     let (tx, mut rx) = mpsc::channel::<Input>(4096);
     let watches = [
-        forward(Api::<Pod>::all(client.clone()), tx.clone(), Input::Pod),
-        forward(Api::<Node>::all(client.clone()), tx.clone(), Input::Node),
+        forward(Api::<Pod>::all(client.clone()), tx.clone(), |e| Input::Pod(Box::new(e))),
+        forward(Api::<Node>::all(client.clone()), tx.clone(), |e| Input::Node(Box::new(e))),
     ];
     let _stop = controllers::runtime::AbortOnDrop(watches[0].abort_handle());
     let _stop_nodes = controllers::runtime::AbortOnDrop(watches[1].abort_handle());
