@@ -16,6 +16,7 @@ pub mod podgc;
 pub mod pods;
 pub mod replicaset;
 pub mod runtime;
+pub mod ttl_after_finished;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::coordination::v1::Lease;
@@ -49,6 +50,7 @@ pub const CONTROLLERS: &[&str] = &[
     "endpoint-controller",
     "endpointslice-controller",
     "pod-garbage-collector",
+    "ttl-after-finished-controller",
 ];
 
 impl Clients {
@@ -110,6 +112,7 @@ pub async fn run(clients: Clients, ca_pem: String, settings: Settings) {
         slices: Informer::new(Api::all(client.clone()), all()),
     };
     tasks.spawn(endpoints::run(clients.writer("endpoint-controller"), clients.writer("endpointslice-controller"), endpoint_caches));
+    tasks.spawn(ttl_after_finished::run(clients.writer("ttl-after-finished-controller"), Informer::new(Api::all(client.clone()), all())));
     let writers = namespace_defaults::Writers { accounts: clients.writer("service-account-controller"), root_ca: clients.writer("root-ca-cert-publisher") };
     tasks.spawn(namespace_defaults::run(client, writers, ca_pem));
     while tasks.join_next().await.is_some() {}

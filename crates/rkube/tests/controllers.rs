@@ -306,3 +306,26 @@ fn services_list_their_pods_in_endpoints_and_endpoint_slices() {
     s.ok(&["delete", "service", "web"]);
     wait_for(&s, "endpoints and slices gone", &["get", "endpoints,endpointslices", "-l", "app=web", "-o", "json"], |v| items(v).is_empty());
 }
+
+#[test]
+fn finished_jobs_go_after_their_ttl() {
+    let s = TestServer::start(BIN);
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata: {name: once}\nspec:\n  ttlSecondsAfterFinished: 1\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [{name: c, image: busybox}]\n";
+    s.ok_stdin(&["create", "-f", "-"], Some(job));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(s.kubectl(&["get", "job", "once"]).status.success(), "an unfinished job stays");
+    let now = chrono_like_now();
+    let status = format!(r#"{{"status":{{"conditions":[{{"type":"Complete","status":"True","lastTransitionTime":"{now}"}}],"succeeded":1}}}}"#);
+    s.ok(&["patch", "job", "once", "--subresource=status", "--type=merge", "-p", &status]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while s.kubectl(&["get", "job", "once"]).status.success() {
+        assert!(Instant::now() < deadline, "the finished job is still there");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Now as RFC 3339 seconds, from `date` (tests have no clock crate).
+fn chrono_like_now() -> String {
+    let out = Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
