@@ -84,9 +84,14 @@ impl PodTopologySpread {
             let domain_counts = &mut counts[i];
             if c.topology_key == LABEL_HOSTNAME {
                 if matches!(c.selector, SpreadSelector::Controller(_)) {
-                    c.selector.for_each_counted(snapshot, ns, |n| {
-                        *domain_counts.entry(snapshot.nodes[n].name().to_string()).or_default() += 1;
-                    });
+                    // Count by node index first: one name per node, not one per sibling.
+                    // (Still a walk over every sibling per pod: per-controller counts kept
+                    // in the snapshot would make this O(nodes).)
+                    let mut per_node = vec![0i64; snapshot.nodes.len()];
+                    c.selector.for_each_counted(snapshot, ns, |n| per_node[n] += 1);
+                    for (n, count) in per_node.into_iter().enumerate().filter(|(_, c)| *c > 0) {
+                        *domain_counts.entry(snapshot.nodes[n].name().to_string()).or_default() += count;
+                    }
                 }
                 continue;
             }
