@@ -195,6 +195,14 @@ use gofmt::*;
 use node::*;
 pub use prune::prune;
 use shape::*;
+
+/// Compact JSON with object keys sorted (as Go's `json.Marshal` writes maps): the same
+/// value always gives the same text, whatever order its maps were built in.
+pub fn sorted_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_go_json(&mut out, v);
+    out
+}
 use walk::*;
 
 #[cfg(test)]

@@ -29,42 +29,11 @@ fn fnv32a(bytes: &[u8]) -> u32 {
     bytes.iter().fold(0x811c9dc5u32, |h, b| (h ^ *b as u32).wrapping_mul(0x01000193))
 }
 
-/// JSON with object keys sorted, so equal templates hash equally whatever their order.
-fn canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&serde_json::to_string(k).unwrap());
-                out.push(':');
-                canonical(&m[*k], out);
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical(x, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
-}
-
 /// The `pod-template-hash` of a template: upstream's shape (FNV-32a, its decimal
 /// digits mapped onto consonants and digits that never spell words).
 pub fn template_hash(template: &Value, collision_count: i64) -> String {
-    let mut s = String::new();
-    canonical(template, &mut s);
+    // Keys sorted, so equal templates hash equally whatever their order.
+    let mut s = api::fieldvalidation::sorted_json(template);
     if collision_count > 0 {
         s.push_str(&collision_count.to_string());
     }
