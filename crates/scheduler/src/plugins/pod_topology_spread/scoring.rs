@@ -82,29 +82,27 @@ impl PodTopologySpread {
         let ns = pod.metadata.namespace.as_deref().unwrap_or("");
         for (i, c) in constraints.iter().enumerate() {
             let domain_counts = &mut counts[i];
-            if c.topology_key == LABEL_HOSTNAME {
-                if matches!(c.selector, SpreadSelector::Controller(_)) {
-                    // Count by node index first: one name per node, not one per sibling.
-                    // (Still a walk over every sibling per pod: per-controller counts kept
-                    // in the snapshot would make this O(nodes).)
-                    let mut per_node = vec![0i64; snapshot.nodes.len()];
-                    c.selector.for_each_counted(snapshot, ns, |n| per_node[n] += 1);
-                    for (n, count) in per_node.into_iter().enumerate().filter(|(_, c)| *c > 0) {
-                        *domain_counts.entry(snapshot.nodes[n].name().to_string()).or_default() += count;
-                    }
-                }
+            if c.topology_key == LABEL_HOSTNAME && !matches!(c.selector, SpreadSelector::Controller(_)) {
                 continue;
             }
-            c.selector.for_each_counted(snapshot, ns, |n| {
+            // Matching pods per node index first: the checks and the name or label
+            // lookups below then run once per node, not once per matching pod.
+            let mut per_node = vec![0i64; snapshot.nodes.len()];
+            c.selector.for_each_counted(snapshot, ns, |n| per_node[n] += 1);
+            for (n, count) in per_node.into_iter().enumerate().filter(|(_, k)| *k > 0) {
                 let node = &snapshot.nodes[n];
+                if c.topology_key == LABEL_HOSTNAME {
+                    *domain_counts.entry(node.name().to_string()).or_default() += count;
+                    continue;
+                }
                 if (require_all && !node_has_all_keys(node, &constraints)) || !c.node_included(pod, node) {
-                    return;
+                    continue;
                 }
                 // Only domains of feasible nodes are tracked.
-                if let Some(count) = domain_counts.get_mut(node.label(&c.topology_key).unwrap_or("")) {
-                    *count += 1;
+                if let Some(d) = domain_counts.get_mut(node.label(&c.topology_key).unwrap_or("")) {
+                    *d += count;
                 }
-            });
+            }
         }
         state.write(PRE_SCORE_KEY, PreScoreState { constraints, ignored_nodes, counts, weights });
         Status::success()
