@@ -69,7 +69,7 @@ pub fn status(pdb: &Value, pods: &[&Pod], scales: &Scales, now: chrono::DateTime
         .filter(|p| p.metadata.deletion_timestamp.is_none() && is_ready(p) && !disrupted.contains_key(p.metadata.name.as_deref().unwrap_or("")))
         .count() as i64;
     let allowed = (healthy - desired).max(0);
-    let now_s = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let now_s = crate::runtime::rfc3339(now);
     let (cstatus, reason) = if allowed > 0 { ("True", "SufficientPods") } else { ("False", "InsufficientPods") };
     let mut cond = json!({"type": "DisruptionAllowed", "status": cstatus, "reason": reason, "message": "", "lastTransitionTime": now_s,
                           "observedGeneration": pdb["metadata"]["generation"]});

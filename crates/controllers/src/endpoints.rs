@@ -157,10 +157,6 @@ fn has_selector(svc: &Value) -> bool {
     svc["spec"]["selector"].as_object().is_some_and(|s| !s.is_empty())
 }
 
-fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
 fn service_labels(svc: &Value) -> serde_json::Map<String, Value> {
     let mut labels = svc["metadata"]["labels"].as_object().cloned().unwrap_or_default();
     if svc["spec"]["clusterIP"] == "None" {
@@ -187,14 +183,14 @@ async fn sync_endpoints(client: &kube::Client, svc: &Value, members: &[Member], 
             let mut v = cur.clone();
             v["subsets"] = want;
             v["metadata"]["labels"] = json!(labels);
-            v["metadata"]["annotations"][TRIGGER_TIME] = json!(now());
+            v["metadata"]["annotations"][TRIGGER_TIME] = json!(crate::runtime::now_rfc3339());
             match serde_json::from_value::<Endpoints>(v) {
                 Ok(ep) => api.replace(name, &pp, &ep).await.map(|_| ()),
                 Err(_) => Ok(()),
             }
         }
         None => {
-            let v = json!({"metadata": {"name": name, "namespace": ns, "labels": labels, "annotations": {TRIGGER_TIME: now()}}, "subsets": want});
+            let v = json!({"metadata": {"name": name, "namespace": ns, "labels": labels, "annotations": {TRIGGER_TIME: crate::runtime::now_rfc3339()}}, "subsets": want});
             match serde_json::from_value::<Endpoints>(v) {
                 Ok(ep) => api.create(&pp, &ep).await.map(|_| ()),
                 Err(_) => Ok(()),

@@ -63,7 +63,7 @@ impl Recorder {
     async fn record(&self, about: &Involved, ty: &str, reason: &str, message: String) {
         let ns = if about.namespace.is_empty() { "default".to_string() } else { about.namespace.clone() };
         let api: Api<Event> = Api::namespaced(self.client.clone(), &ns);
-        let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let now = crate::runtime::now_rfc3339();
         let key = (about.uid.clone(), ty.to_string(), reason.to_string(), message.clone());
         let existing = self.seen.lock().unwrap().get(&key).cloned();
         if let Some((name, ns, count)) = existing {

@@ -122,7 +122,7 @@ pub async fn run(client: kube::Client, namespaces: Informer<Namespace>) {
                 }
                 continue;
             }
-            let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            let now = crate::runtime::now_rfc3339();
             let current = ns.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
             let wanted = conditions(&left, &now);
             let same = wanted.iter().all(|w| current.iter().any(|c| c.type_ == w["type"] && c.status == w["status"] && c.message.as_deref() == w["message"].as_str()));

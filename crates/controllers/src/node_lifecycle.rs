@@ -29,7 +29,7 @@ fn ts(t: &Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::Time>) -> Optio
 }
 
 fn rfc3339(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    crate::runtime::rfc3339(chrono::DateTime::from_timestamp(secs, 0).unwrap_or_default())
 }
 
 /// When the node last showed life: its Lease renewal or its Ready heartbeat.

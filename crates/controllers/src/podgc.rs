@@ -71,7 +71,7 @@ pub async fn run(client: kube::Client, pods: Informer<Pod>, nodes: Informer<Node
             let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
             if why == Why::Orphaned {
                 // Upstream marks the pod failed and says why before removing it.
-                let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+                let now = crate::runtime::now_rfc3339();
                 let status = json!({"status": {"phase": "Failed", "conditions": [{"type": "DisruptionTarget", "status": "True", "reason": "DeletionByPodGC",
                     "message": "PodGC: node no longer exists", "lastTransitionTime": now}]}});
                 let _ = api.patch_status(&name, &PatchParams::default(), &Patch::Strategic(status)).await;

@@ -160,3 +160,12 @@ impl Expectations {
 pub fn pace(started: std::time::Instant, min: std::time::Duration) -> std::time::Duration {
     min.max(started.elapsed() * 4)
 }
+
+/// A time as Kubernetes writes `metav1.Time`: RFC 3339, whole seconds, UTC.
+pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub fn now_rfc3339() -> String {
+    rfc3339(chrono::Utc::now())
+}

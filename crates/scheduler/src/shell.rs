@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use controllers::events::Recorder;
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube::runtime::{watcher, WatchStreamExt};
 use serde_json::json;
@@ -204,6 +205,7 @@ pub async fn run(client: kube::Client) {
     let _stop = controllers::runtime::AbortOnDrop(watches[0].abort_handle());
     let _stop_nodes = controllers::runtime::AbortOnDrop(watches[1].abort_handle());
     let profile = default_profile();
+    let events = Recorder::new(client.clone(), DEFAULT_SCHEDULER_NAME);
     let binds = Arc::new(Semaphore::new(BIND_CONCURRENCY));
     let mut world = World::default();
     let mut snapshot: Option<Snapshot> = None;
@@ -272,7 +274,7 @@ pub async fn run(client: kube::Client) {
                     }
                     let message = fit.to_string();
                     if reported.get(&id) != Some(&message) {
-                        report_unschedulable(&client, pod, &message).await;
+                        report_unschedulable(&client, &events, pod, &message).await;
                         reported.insert(id.clone(), message);
                     }
                     unschedulable.insert(id);
@@ -328,9 +330,9 @@ async fn preempt(client: &kube::Client, pod: &Pod, result: &crate::PostFilterRes
 }
 
 /// PodScheduled=False with upstream's reason and message, and a FailedScheduling event.
-async fn report_unschedulable(client: &kube::Client, pod: &Pod, message: &str) {
+async fn report_unschedulable(client: &kube::Client, events: &Recorder, pod: &Pod, message: &str) {
     let (ns, name) = ns_name(pod);
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let now = controllers::runtime::now_rfc3339();
     let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
     let condition = json!({"status": {"conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
         "message": message, "lastProbeTime": null, "lastTransitionTime": now}]}});
@@ -338,17 +340,6 @@ async fn report_unschedulable(client: &kube::Client, pod: &Pod, message: &str) {
     if let Err(e) = pods.patch_status(&name, &params, &Patch::Strategic(condition)).await {
         tracing::debug!("marking {ns}/{name} unschedulable: {e}");
     }
-    let event: Event = serde_json::from_value(json!({
-        "metadata": {"name": format!("{name}.{:x}", chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()), "namespace": ns},
-        "involvedObject": {"kind": "Pod", "apiVersion": "v1", "namespace": ns, "name": name, "uid": pod.metadata.uid,
-                           "resourceVersion": pod.metadata.resource_version},
-        "reason": "FailedScheduling", "message": message, "type": "Warning",
-        "source": {"component": DEFAULT_SCHEDULER_NAME},
-        "reportingComponent": DEFAULT_SCHEDULER_NAME, "reportingInstance": DEFAULT_SCHEDULER_NAME,
-        "firstTimestamp": now, "lastTimestamp": now, "count": 1
-    }))
-    .expect("an Event");
-    if let Err(e) = Api::<Event>::namespaced(client.clone(), &ns).create(&PostParams::default(), &event).await {
-        tracing::debug!("recording FailedScheduling for {ns}/{name}: {e}");
-    }
+    let about = controllers::events::Involved::of(pod);
+    events.warning(&about, "FailedScheduling", message.to_string()).await;
 }

@@ -5,7 +5,6 @@ use serde_json::{json, Map, Value};
 
 use super::status::{self, Progress};
 use super::{name, revision, template_hash, uid, without_hash, DESIRED_REPLICAS, MAX_REPLICAS, POD_TEMPLATE_HASH, REVISION};
-use crate::pods::label_map;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -289,7 +288,7 @@ pub fn plan(d: &Value, sets: &[&Value], now: chrono::DateTime<chrono::Utc>) -> V
 }
 
 fn label_map_of(v: &Value) -> Map<String, Value> {
-    v["metadata"]["labels"].as_object().cloned().unwrap_or_else(|| label_map(None))
+    v["metadata"]["labels"].as_object().cloned().unwrap_or_default()
 }
 
 /// The ReplicaSet running the Deployment's current template (the oldest, if several).

@@ -13,10 +13,6 @@ pub enum Progress {
     Found(String),
 }
 
-fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
 fn condition(ty: &str, status: &str, reason: &str, message: String, now: &str) -> Value {
     json!({"type": ty, "status": status, "lastUpdateTime": now, "lastTransitionTime": now, "reason": reason, "message": message})
 }
@@ -41,7 +37,7 @@ fn seconds_since(t: &Value, now: chrono::DateTime<chrono::Utc>) -> i64 {
 }
 
 pub(super) fn update(d: &Value, owned: &[Rs], new_idx: Option<usize>, max_unavailable: i64, progress: Progress, now_t: chrono::DateTime<chrono::Utc>) -> Vec<Action> {
-    let now = rfc3339(now_t);
+    let now = crate::runtime::rfc3339(now_t);
     let want = d["spec"]["replicas"].as_i64().unwrap_or(1);
     let replicas: i64 = owned.iter().map(|r| r.status_replicas).sum();
     let updated = new_idx.map(|i| owned[i].status_replicas).unwrap_or(0);
