@@ -131,6 +131,7 @@ pub async fn start(cfg: Config) -> std::io::Result<Running> {
         advertise: format!("{url_host}:{}", addr.port()),
         service_ranges,
         service_alloc: tokio::sync::Mutex::new(()),
+        kubelet: resources::node_proxy::KubeletClient::new(&pki)?,
     });
     boot::ensure_boot_objects(&srv, &cfg).await.map_err(|e| io_err(e.message))?;
     authz::reconcile(&srv).await.map_err(|e| io_err(e.message))?;

@@ -43,6 +43,8 @@ pub struct Server {
     pub service_ranges: crate::resources::service_ips::ServiceRanges,
     /// Serializes Service IP and port allocation with the write that claims them.
     pub service_alloc: tokio::sync::Mutex<()>,
+    /// How node agents are called (pods/log).
+    pub kubelet: crate::resources::node_proxy::KubeletClient,
 }
 
 pub fn bytes_reply(code: u16, body: Bytes) -> Reply {

@@ -22,6 +22,67 @@ enum Command {
     /// Run only the scheduler, against a cluster elsewhere (it elects a leader, so
     /// several may run).
     Scheduler(ComponentArgs),
+    /// Manage the images of a node's local store (the node may be running or not).
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Stop every container the node agent of DATA_DIR runs and remove its pod sandboxes
+    /// (containers otherwise outlive `rkube server`, by design).
+    Killall(KillallArgs),
+    /// Internal commands the node agent runs (container monitor, sandbox setup).
+    #[command(subcommand, hide = true)]
+    Internal(InternalCommand),
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// Import docker-archive or oci-archive tarballs (`docker save`, `skopeo copy ... oci-archive:`).
+    Import {
+        #[arg(long, short = 'd', default_value = "/var/lib/rkube")]
+        data_dir: PathBuf,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List images.
+    Ls {
+        #[arg(long, short = 'd', default_value = "/var/lib/rkube")]
+        data_dir: PathBuf,
+    },
+    /// Remove images by name or id.
+    Rm {
+        #[arg(long, short = 'd', default_value = "/var/lib/rkube")]
+        data_dir: PathBuf,
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct KillallArgs {
+    #[arg(long, short = 'd', default_value = "/var/lib/rkube")]
+    data_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum InternalCommand {
+    /// Monitor one container: create and start it with the runtime, write its log, record its exit.
+    Shim {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        bundle: PathBuf,
+        #[arg(long)]
+        runtime: PathBuf,
+        #[arg(long)]
+        runtime_root: PathBuf,
+        #[arg(long)]
+        log: PathBuf,
+        #[arg(long, default_value_t = 10 * 1024 * 1024)]
+        log_max_bytes: u64,
+        #[arg(long)]
+        cgroup: String,
+    },
+    /// Set the host name of the current UTS namespace (run inside a new pod sandbox).
+    Sethostname { name: String },
 }
 
 #[derive(clap::Args)]
@@ -115,10 +176,55 @@ struct ServerArgs {
     /// Do not run the scheduler in this server.
     #[arg(long)]
     disable_scheduler: bool,
-    /// Run the control plane only, without a node agent on this machine (this build has
-    /// no node agent yet, so it always runs that way).
+    /// Run the control plane only, without a node agent on this machine (the agent needs root).
     #[arg(long)]
     disable_agent: bool,
+    #[command(flatten)]
+    agent: AgentArgs,
+}
+
+#[derive(clap::Args)]
+struct AgentArgs {
+    /// Name of this machine's Node [default: the host name].
+    #[arg(long)]
+    node_name: Option<String>,
+    /// Address of this node other nodes and the API server reach it at [default: detected].
+    #[arg(long)]
+    node_ip: Option<IpAddr>,
+    /// IPv4 range for pod IPs; a single node takes its first /24.
+    #[arg(long, default_value = "10.42.0.0/16")]
+    cluster_cidr: String,
+    /// Port of the node agent's API (logs, exec) [upstream kubelet: 10250].
+    #[arg(long, default_value_t = 10250)]
+    kubelet_port: u16,
+    /// Directory of container logs.
+    #[arg(long, default_value = "/var/log/pods")]
+    pod_log_dir: PathBuf,
+    /// OCI runtime binary [default: runc, else crun, on PATH].
+    #[arg(long)]
+    container_runtime: Option<PathBuf>,
+    /// CNI configuration directory; the default bridge network is used when it has none
+    /// [default: DATA_DIR/agent/etc/cni/net.d].
+    #[arg(long)]
+    cni_conf_dir: Option<PathBuf>,
+    /// CNI plugin directories [default: /opt/cni/bin, /usr/lib/cni, ...].
+    #[arg(long)]
+    cni_bin_dir: Vec<PathBuf>,
+    /// Name of the bridge of the default CNI network.
+    #[arg(long, default_value = "cni0")]
+    cni_bridge: String,
+    /// Parent cgroup of every pod.
+    #[arg(long, default_value = "/rkube")]
+    cgroup_root: String,
+    /// Cluster DNS server IPs for pods with dnsPolicy ClusterFirst (none: the node's resolv.conf).
+    #[arg(long)]
+    cluster_dns: Vec<IpAddr>,
+    /// Cluster domain.
+    #[arg(long, default_value = "cluster.local")]
+    cluster_domain: String,
+    /// Most pods this node runs.
+    #[arg(long, default_value_t = 110)]
+    max_pods: u32,
 }
 
 fn main() -> std::process::ExitCode {
@@ -134,6 +240,15 @@ fn main() -> std::process::ExitCode {
         Command::Server(args) => runtime.block_on(server(args)),
         Command::Sim(args) => runtime.block_on(sim(args)),
         Command::Scheduler(args) => runtime.block_on(scheduler_only(args)),
+        Command::Image(cmd) => image_command(cmd),
+        Command::Killall(args) => runtime.block_on(node::killall(&args.data_dir.join("agent"))),
+        Command::Internal(InternalCommand::Shim { id, bundle, runtime: rt, runtime_root, log, log_max_bytes, cgroup }) => {
+            node::shim::run(node::shim::ShimArgs { id, bundle, runtime: rt, runtime_root, log, log_max_bytes, cgroup })
+                .map_err(|e| format!("shim: {e}"))
+        }
+        Command::Internal(InternalCommand::Sethostname { name }) => {
+            rustix::system::sethostname(name.as_bytes()).map_err(|e| format!("sethostname: {e}"))
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -231,12 +346,24 @@ async fn server(args: ServerArgs) -> Result<(), String> {
             controllers::leader::lead(lock, "kube-controller-manager", identity, move || controllers::run(clients.clone(), ca.clone(), settings.clone())).await
         });
     }
+    if !args.disable_agent {
+        if rustix::process::geteuid().is_root() {
+            let name = args.agent.node_name.clone().unwrap_or_else(hostname);
+            let client = component(format!("system:node:{name}"), &["system:nodes"]).await?;
+            let ca = std::fs::read(args.data_dir.join("tls").join("ca.crt")).map_err(|e| format!("reading the cluster CA: {e}"))?;
+            let cfg = agent_config(&args.agent, &data_dir, name, ca)?;
+            tokio::spawn(async move {
+                if let Err(e) = node::run(client, cfg).await {
+                    tracing::error!("node agent: {e}");
+                }
+            });
+        } else {
+            eprintln!("rkube: not root: running without a node agent (pods are scheduled but not run here)");
+        }
+    }
     eprintln!("rkube: API server listening on https://{}", running.addr);
     eprintln!("rkube: admin kubeconfig written to {}", running.kubeconfig.display());
     eprintln!("rkube: try: kubectl --kubeconfig {} get namespaces", running.kubeconfig.display());
-    if !args.disable_agent {
-        eprintln!("rkube: note: this build has no node agent yet: scheduled pods are not run");
-    }
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
     tokio::select! {
         r = tokio::signal::ctrl_c() => r.map_err(|e| e.to_string())?,
@@ -245,4 +372,96 @@ async fn server(args: ServerArgs) -> Result<(), String> {
     // Every acknowledged write is already on disk: nothing to flush.
     eprintln!("rkube: shutting down");
     Ok(())
+}
+
+fn hostname() -> String {
+    rustix::system::uname().nodename().to_string_lossy().to_lowercase()
+}
+
+fn agent_config(a: &AgentArgs, data_dir: &std::path::Path, node_name: String, ca: Vec<u8>) -> Result<node::AgentConfig, String> {
+    let root = data_dir.join("agent");
+    let runtime = match &a.container_runtime {
+        Some(r) => r.clone(),
+        None => ["runc", "crun"].iter().find_map(|b| find_on_path(b)).ok_or("no OCI runtime (runc or crun) on PATH; install runc")?,
+    };
+    let bin_dirs = if a.cni_bin_dir.is_empty() {
+        node::cni::DEFAULT_BIN_DIRS.iter().map(PathBuf::from).collect()
+    } else {
+        a.cni_bin_dir.clone()
+    };
+    Ok(node::AgentConfig {
+        node_name,
+        log_dir: a.pod_log_dir.clone(),
+        runtime,
+        self_exe: std::env::current_exe().map_err(|e| e.to_string())?,
+        cni_bin_dirs: bin_dirs,
+        cni_conf_dir: a.cni_conf_dir.clone().unwrap_or_else(|| root.join("etc/cni/net.d")),
+        cni_bridge: a.cni_bridge.clone(),
+        pod_cidr: node::node_status::first_subnet(&a.cluster_cidr),
+        cgroup_root: a.cgroup_root.clone(),
+        kubelet_port: a.kubelet_port,
+        client_ca_pem: ca,
+        cluster_dns: a.cluster_dns.clone(),
+        cluster_domain: a.cluster_domain.clone(),
+        node_ip: a.node_ip,
+        max_pods: a.max_pods,
+        labels: Default::default(),
+        log_max_bytes: 10 * 1024 * 1024,
+        root,
+    })
+}
+
+fn find_on_path(bin: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(bin)).find(|p| p.is_file()))
+        .unwrap_or(None)
+        .or_else(|| ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].iter().map(|d| PathBuf::from(d).join(bin)).find(|p| p.is_file()))
+}
+
+fn image_command(cmd: ImageCommand) -> Result<(), String> {
+    let open = |d: &std::path::Path| image::ImageStore::open(&d.join("agent").join("images")).map_err(|e| format!("opening the image store: {e}"));
+    match cmd {
+        ImageCommand::Import { data_dir, files } => {
+            let store = open(&data_dir)?;
+            for f in files {
+                let imported = store.import_archive(&f).map_err(|e| format!("importing {}: {e}", f.display()))?;
+                for i in imported {
+                    let names = if i.repo_tags.is_empty() { i.id.clone() } else { i.repo_tags.join(", ") };
+                    println!("imported {names} ({})", i.id);
+                }
+            }
+            Ok(())
+        }
+        ImageCommand::Ls { data_dir } => {
+            let store = open(&data_dir)?;
+            println!("{:<60} {:<20} {:>10}", "IMAGE", "IMAGE ID", "SIZE");
+            for i in store.list() {
+                let short = i.id.trim_start_matches("sha256:").chars().take(13).collect::<String>();
+                let names = if i.repo_tags.is_empty() { vec!["<none>".to_string()] } else { i.repo_tags.clone() };
+                for n in names {
+                    println!("{n:<60} {short:<20} {:>10}", human_size(i.size));
+                }
+            }
+            Ok(())
+        }
+        ImageCommand::Rm { data_dir, images } => {
+            let store = open(&data_dir)?;
+            for r in images {
+                let i = store.remove(&r).map_err(|e| format!("removing {r}: {e}"))?;
+                println!("untagged {r} ({})", i.id);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn human_size(n: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < units.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    format!("{v:.1}{}", units[u])
 }

@@ -3,6 +3,7 @@
 //! authenticates with the admin kubeconfig.
 
 mod client;
+pub mod images;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -15,6 +16,8 @@ pub use client::Client;
 pub struct TestServer {
     binary: PathBuf,
     extra_args: Vec<String>,
+    /// Set when this server runs a node agent (real containers; needs root).
+    agent: Option<AgentNet>,
     _dir: Option<tempfile::TempDir>,
     data: PathBuf,
     child: Option<Child>,
@@ -36,14 +39,40 @@ impl TestServer {
         let dir = tempfile::Builder::new().prefix("rkube-test").tempdir().unwrap();
         let extra_args = extra_args.iter().map(|a| a.to_string()).collect();
         let data = dir.path().to_path_buf();
-        let mut s = TestServer { binary: binary.into(), extra_args, _dir: Some(dir), data, child: None, port: free_port() };
+        let mut s = TestServer { binary: binary.into(), extra_args, agent: None, _dir: Some(dir), data, child: None, port: free_port() };
         s.launch();
         s
     }
 
+    /// Starts a server that also runs a node agent on this machine (as root): pods run
+    /// as real containers. Each such server gets its own pod CIDR, CNI bridge, cgroup
+    /// root, log dir and agent port, so several run side by side. The pod CIDR is
+    /// blackholed and the service CIDR dropped after DNAT, so no pod or service traffic
+    /// leaves the machine.
+    pub fn start_with_agent(binary: &str, extra_args: &[&str]) -> TestServer {
+        let mut dir = tempfile::Builder::new().prefix("rkube-test").tempdir().unwrap();
+        // RKUBE_TEST_KEEP=1 keeps the data directory (logs, bundles) for a post-mortem.
+        if std::env::var_os("RKUBE_TEST_KEEP").is_some() {
+            dir.disable_cleanup(true);
+        }
+        let data = dir.path().to_path_buf();
+        let net = AgentNet::new();
+        let mut args: Vec<String> = extra_args.iter().map(|a| a.to_string()).collect();
+        args.extend(net.server_args(&data));
+        let mut s = TestServer { binary: binary.into(), extra_args: args, agent: Some(net), _dir: Some(dir), data, child: None, port: free_port() };
+        s.launch();
+        s
+    }
+
+    /// Imports an image archive into this server's node (as `rkube image import` does).
+    pub fn import_image(&self, archive: &Path) {
+        let out = Command::new(&self.binary).args(["image", "import", "--data-dir"]).arg(&self.data).arg(archive).output().unwrap();
+        assert!(out.status.success(), "image import failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
     /// Starts a server whose data directory is `data` (which the caller owns).
     pub fn start_in(binary: &str, data: &Path) -> TestServer {
-        let mut s = TestServer { binary: binary.into(), extra_args: Vec::new(), _dir: None, data: data.to_path_buf(), child: None, port: free_port() };
+        let mut s = TestServer { binary: binary.into(), extra_args: Vec::new(), agent: None, _dir: None, data: data.to_path_buf(), child: None, port: free_port() };
         s.launch();
         s
     }
@@ -59,8 +88,11 @@ impl TestServer {
     fn launch(&mut self) {
         std::fs::create_dir_all(&self.data).unwrap();
         let log = std::fs::File::create(self.data.as_path().join("server.log")).unwrap();
+        let no_agent: &[&str] = if self.agent.is_some() { &[] } else { &["--disable-agent"] };
         let child = Command::new(&self.binary)
-            .args(["server", "--disable-agent", "--bind-address", "127.0.0.1"])
+            .arg("server")
+            .args(no_agent)
+            .args(["--bind-address", "127.0.0.1"])
             .arg("--data-dir")
             .arg(self.data.as_path())
             .args(["--https-listen-port", &self.port.to_string()])
@@ -199,5 +231,71 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill9();
+        if let Some(net) = self.agent.take() {
+            // Containers outlive the server by design: end them with the server's own tool.
+            let _ = Command::new(&self.binary).args(["killall", "--data-dir"]).arg(&self.data).output();
+            net.remove();
+        }
+    }
+}
+
+/// The per-server network of an agent-running test server.
+struct AgentNet {
+    octet: u32,
+    kubelet_port: u16,
+}
+
+static AGENT_SERVERS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+impl AgentNet {
+    fn new() -> AgentNet {
+        let n = AGENT_SERVERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // Distinct per server in this process, and likely distinct across processes.
+        let octet = 100 + (std::process::id() * 7 + n) % 150;
+        let net = AgentNet { octet, kubelet_port: free_port() };
+        let cidr = net.cluster_cidr();
+        let _ = Command::new("ip").args(["route", "replace", "blackhole", &cidr]).status();
+        // Whatever still goes to the service CIDR after DNAT is dropped, never routed out.
+        let rules = "table inet rkube-test-guard {\n chain postrouting {\n type filter hook postrouting priority 100; policy accept;\n ip daddr 10.43.0.0/16 drop\n }\n}\n";
+        let exists = Command::new("nft").args(["list", "table", "inet", "rkube-test-guard"]).output().is_ok_and(|o| o.status.success());
+        if !exists {
+            if let Ok(mut child) = Command::new("nft").args(["-f", "-"]).stdin(Stdio::piped()).spawn() {
+                let _ = child.stdin.take().map(|mut i| i.write_all(rules.as_bytes()));
+                let _ = child.wait();
+            }
+        }
+        net
+    }
+
+    fn cluster_cidr(&self) -> String {
+        format!("10.{}.0.0/16", self.octet)
+    }
+
+    fn bridge(&self) -> String {
+        format!("rkt{}", self.octet)
+    }
+
+    fn server_args(&self, data: &Path) -> Vec<String> {
+        vec![
+            "--cluster-cidr".into(),
+            self.cluster_cidr(),
+            "--cni-bridge".into(),
+            self.bridge(),
+            "--kubelet-port".into(),
+            self.kubelet_port.to_string(),
+            "--pod-log-dir".into(),
+            data.join("pod-logs").display().to_string(),
+            "--cgroup-root".into(),
+            format!("/rkube-test-{}", self.octet),
+            "--node-ip".into(),
+            "127.0.0.1".into(),
+            "--node-name".into(),
+            format!("node-{}", self.octet),
+        ]
+    }
+
+    fn remove(&self) {
+        let _ = Command::new("ip").args(["link", "del", &self.bridge()]).status();
+        let _ = Command::new("ip").args(["route", "del", "blackhole", &self.cluster_cidr()]).status();
     }
 }

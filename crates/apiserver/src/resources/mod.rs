@@ -4,6 +4,7 @@
 mod apply;
 mod eviction;
 mod fields;
+pub mod node_proxy;
 mod output;
 mod read;
 mod scale;
@@ -161,6 +162,7 @@ async fn subresource(req: Req, method: &Method, sub: &str) -> ApiResult<Reply> {
         ("scale", "patch") => scale::patch(&req).await,
         ("binding", "create") => virtual_kinds::bind_subresource(&req).await,
         ("eviction", "create") => eviction::evict(&req).await,
+        ("log", "get") => node_proxy::pod_log(&req).await,
         _ => Err(ApiError::new(
             501,
             "NotImplemented",
