@@ -12,6 +12,7 @@ pub mod gc;
 pub mod namespace;
 pub mod namespace_defaults;
 pub mod node_lifecycle;
+pub mod nodeipam;
 pub mod podgc;
 pub mod pods;
 pub mod replicaset;
@@ -70,6 +71,8 @@ pub struct Settings {
     pub node_monitor_grace_period: std::time::Duration,
     /// Finished pods kept before the oldest are deleted (0: never).
     pub terminated_pod_gc_threshold: usize,
+    /// The cluster CIDR nodes get podCIDRs from (None: no allocation).
+    pub cluster_cidr: Option<nodeipam::Ranges>,
 }
 
 /// Runs every controller until the process ends. `ca_pem` is the cluster CA published
@@ -92,6 +95,9 @@ pub async fn run(clients: Clients, ca_pem: String, settings: Settings) {
     let leases: Informer<Lease> = Informer::new(Api::namespaced(client.clone(), "kube-node-lease"), all());
     let lifecycle = node_lifecycle::Settings { grace: settings.node_monitor_grace_period.as_secs() as i64 };
     tasks.spawn(node_lifecycle::run(clients.writer("node-controller"), nodes.clone(), leases, pods.clone(), lifecycle));
+    if let Some(ranges) = settings.cluster_cidr.clone() {
+        tasks.spawn(nodeipam::run(clients.writer("node-controller"), nodes.clone(), ranges));
+    }
     tasks.spawn(podgc::run(clients.writer("pod-garbage-collector"), pods.clone(), nodes, settings.terminated_pod_gc_threshold));
     let namespaces: Informer<Namespace> = Informer::new(Api::all(client.clone()), all());
     tasks.spawn(namespace::run(clients.writer("namespace-controller"), namespaces));

@@ -265,6 +265,11 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> Result<(), String> {
             }
         }
     };
+    let pod_cidr = match pod_cidr {
+        Some(c) => Some(c),
+        None if crate::cni::load_conf_dir(&cfg.cni_conf_dir).is_none() => wait_for_pod_cidr(&agent).await,
+        None => None,
+    };
     agent.network = network(&cfg, pod_cidr.as_deref());
     if agent.network.is_none() {
         tracing::warn!("node {} has no podCIDR and {} holds no CNI configuration: pods can only use hostNetwork", cfg.node_name, cfg.cni_conf_dir.display());
@@ -342,6 +347,20 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Waits (a minute at most) for the node IPAM controller to give this node a podCIDR.
+async fn wait_for_pod_cidr(agent: &Agent) -> Option<String> {
+    let nodes: Api<Node> = Api::all(agent.client.clone());
+    for _ in 0..120 {
+        if let Ok(n) = nodes.get(&agent.cfg.node_name).await {
+            if let Some(c) = n.spec.and_then(|s| s.pod_cidr) {
+                return Some(c);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    None
 }
 
 fn network(cfg: &AgentConfig, pod_cidr: Option<&str>) -> Option<crate::cni::Network> {

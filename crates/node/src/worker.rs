@@ -433,10 +433,11 @@ impl PodWorker {
         if args[0].is_empty() {
             args.remove(0);
         }
-        let layers = self
-            .agent
-            .images
-            .layer_dirs(&image)
+        // Unpacking a layer the first time is slow, blocking file work.
+        let (store, img) = (self.agent.images.clone(), image.clone());
+        let layers = tokio::task::spawn_blocking(move || store.layer_dirs(&img))
+            .await
+            .map_err(|e| ("CreateContainerError".to_string(), e.to_string()))?
             .map_err(|e| ("CreateContainerError".to_string(), e.to_string()))?;
         let passwd_layer = layers.iter().rev().find(|l| l.join("etc/passwd").exists()).cloned().unwrap_or_else(|| PathBuf::from("/nonexistent"));
         let user = crate::oci::resolve_user(pod, c, &image.config.user, &passwd_layer).map_err(|m| ("CreateContainerConfigError".to_string(), m))?;
@@ -447,6 +448,8 @@ impl PodWorker {
         std::fs::create_dir_all(&term_dir).map_err(|e| ("CreateContainerError".to_string(), e.to_string()))?;
         let term_path = term_dir.join(format!("{restart_count}.termination-log"));
         let _ = std::fs::write(&term_path, b"");
+        // Writable by whatever user the container runs as, as upstream makes it.
+        let _ = std::fs::set_permissions(&term_path, std::os::unix::fs::PermissionsExt::from_mode(0o666));
         let term_dest = c.termination_message_path.clone().unwrap_or_else(|| "/dev/termination-log".into());
         let qos = crate::oci::qos_class(pod);
         let qos_dir = match qos {

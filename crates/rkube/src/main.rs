@@ -22,6 +22,9 @@ enum Command {
     /// Run only the scheduler, against a cluster elsewhere (it elects a leader, so
     /// several may run).
     Scheduler(ComponentArgs),
+    /// Run only a node agent (as root) that joins a cluster elsewhere: its kubeconfig's
+    /// user must be allowed to act as a node (system:node:NAME in system:nodes, or an admin).
+    Agent(AgentCmd),
     /// Manage the images of a node's local store (the node may be running or not).
     #[command(subcommand)]
     Image(ImageCommand),
@@ -54,6 +57,18 @@ enum ImageCommand {
         #[arg(required = true)]
         images: Vec<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct AgentCmd {
+    /// Kubeconfig of the cluster to join.
+    #[arg(long)]
+    kubeconfig: PathBuf,
+    /// Directory for the agent's state (images, containers) under DATA_DIR/agent.
+    #[arg(long, short = 'd', default_value = "/var/lib/rkube")]
+    data_dir: PathBuf,
+    #[command(flatten)]
+    agent: AgentArgs,
 }
 
 #[derive(clap::Args)]
@@ -241,6 +256,7 @@ fn main() -> std::process::ExitCode {
         Command::Sim(args) => runtime.block_on(sim(args)),
         Command::Scheduler(args) => runtime.block_on(scheduler_only(args)),
         Command::Image(cmd) => image_command(cmd),
+        Command::Agent(args) => runtime.block_on(agent_only(args)),
         Command::Killall(args) => runtime.block_on(node::killall(&args.data_dir.join("agent"))),
         Command::Internal(InternalCommand::Shim { id, bundle, runtime: rt, runtime_root, log, log_max_bytes, cgroup }) => {
             node::shim::run(node::shim::ShimArgs { id, bundle, runtime: rt, runtime_root, log, log_max_bytes, cgroup })
@@ -340,6 +356,7 @@ async fn server(args: ServerArgs) -> Result<(), String> {
         let settings = controllers::Settings {
             node_monitor_grace_period: std::time::Duration::from_secs(args.node_monitor_grace_period.max(1)),
             terminated_pod_gc_threshold: args.terminated_pod_gc_threshold,
+            cluster_cidr: controllers::nodeipam::Ranges::parse(&args.agent.cluster_cidr),
         };
         let lock = clients.informers.clone();
         tokio::spawn(async move {
@@ -351,7 +368,9 @@ async fn server(args: ServerArgs) -> Result<(), String> {
             let name = args.agent.node_name.clone().unwrap_or_else(hostname);
             let client = component(format!("system:node:{name}"), &["system:nodes"]).await?;
             let ca = std::fs::read(args.data_dir.join("tls").join("ca.crt")).map_err(|e| format!("reading the cluster CA: {e}"))?;
-            let cfg = agent_config(&args.agent, &data_dir, name, ca)?;
+            let mut cfg = agent_config(&args.agent, &data_dir, name, ca)?;
+            // The server's own node takes the first subnet without waiting for the allocator.
+            cfg.pod_cidr = node::node_status::first_subnet(&args.agent.cluster_cidr);
             tokio::spawn(async move {
                 if let Err(e) = node::run(client, cfg).await {
                     tracing::error!("node agent: {e}");
@@ -372,6 +391,47 @@ async fn server(args: ServerArgs) -> Result<(), String> {
     // Every acknowledged write is already on disk: nothing to flush.
     eprintln!("rkube: shutting down");
     Ok(())
+}
+
+async fn agent_only(args: AgentCmd) -> Result<(), String> {
+    if !rustix::process::geteuid().is_root() {
+        return Err("the node agent runs containers and needs root".into());
+    }
+    let kc = kube::config::Kubeconfig::read_from(&args.kubeconfig).map_err(|e| e.to_string())?;
+    let ca = kubeconfig_ca(&kc, &args.kubeconfig)?;
+    let client = client_of(kc).await?;
+    let name = args.agent.node_name.clone().unwrap_or_else(hostname);
+    let data_dir = std::fs::canonicalize(&args.data_dir).unwrap_or_else(|_| args.data_dir.clone());
+    let cfg = agent_config(&args.agent, &data_dir, name, ca)?;
+    eprintln!("rkube: node agent for node {} joining the cluster of {}", cfg.node_name, args.kubeconfig.display());
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(|e| e.to_string())?;
+    tokio::select! {
+        r = node::run(client, cfg) => r,
+        r = tokio::signal::ctrl_c() => r.map_err(|e| e.to_string()),
+        _ = term.recv() => Ok(()),
+    }
+}
+
+/// The cluster CA of a kubeconfig's current context (inline or a file).
+fn kubeconfig_ca(kc: &kube::config::Kubeconfig, path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    let ctx_name = kc.current_context.clone().unwrap_or_default();
+    let cluster_name = kc.contexts.iter().find(|c| c.name == ctx_name).and_then(|c| c.context.as_ref()).map(|c| c.cluster.clone());
+    let cluster = kc
+        .clusters
+        .iter()
+        .find(|c| Some(&c.name) == cluster_name.as_ref())
+        .or(kc.clusters.first())
+        .and_then(|c| c.cluster.as_ref())
+        .ok_or("the kubeconfig names no cluster")?;
+    if let Some(data) = &cluster.certificate_authority_data {
+        return base64::engine::general_purpose::STANDARD.decode(data.trim()).map_err(|e| format!("certificate-authority-data: {e}"));
+    }
+    if let Some(file) = &cluster.certificate_authority {
+        let p = path.parent().unwrap_or(std::path::Path::new(".")).join(file);
+        return std::fs::read(&p).map_err(|e| format!("reading {}: {e}", p.display()));
+    }
+    Err("the kubeconfig has no certificate authority for its cluster".into())
 }
 
 fn hostname() -> String {
@@ -397,7 +457,7 @@ fn agent_config(a: &AgentArgs, data_dir: &std::path::Path, node_name: String, ca
         cni_bin_dirs: bin_dirs,
         cni_conf_dir: a.cni_conf_dir.clone().unwrap_or_else(|| root.join("etc/cni/net.d")),
         cni_bridge: a.cni_bridge.clone(),
-        pod_cidr: node::node_status::first_subnet(&a.cluster_cidr),
+        pod_cidr: None,
         cgroup_root: a.cgroup_root.clone(),
         kubelet_port: a.kubelet_port,
         client_ca_pem: ca,

@@ -285,3 +285,127 @@ fn images_pull_from_a_registry_by_tag_and_digest() {
     let d = s.describe("tag");
     assert!(d.contains("Successfully pulled image"), "{d}");
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn security_context_host_network_host_ports_sidecars_and_termination_messages() {
+    let s = server();
+    let host_port = free_port();
+    let net_port = free_port();
+    let manifest = format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: secure}}
+spec:
+  restartPolicy: Never
+  securityContext: {{runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000], seccompProfile: {{type: RuntimeDefault}}}}
+  containers:
+  - name: secure
+    image: {IMAGE}
+    imagePullPolicy: Never
+    command: ["sh", "-c", "id; grep Seccomp: /proc/self/status; touch /x 2>/dev/null && echo writable || echo read-only; echo bye > /dev/termination-log; exit 3"]
+    securityContext: {{readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: {{drop: [ALL]}}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: hostnet}}
+spec:
+  hostNetwork: true
+  containers:
+  - name: web
+    image: {IMAGE}
+    imagePullPolicy: Never
+    command: ["httpd", "-f", "-p", "{net_port}", "-h", "/var/www"]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: ported}}
+spec:
+  initContainers:
+  - name: sidecar
+    image: {IMAGE}
+    imagePullPolicy: Never
+    restartPolicy: Always
+    command: ["sh", "-c", "echo sidecar up; sleep 3600"]
+  containers:
+  - name: web
+    image: {IMAGE}
+    imagePullPolicy: Never
+    command: ["httpd", "-f", "-p", "8080", "-h", "/var/www"]
+    ports: [{{containerPort: 8080, hostPort: {host_port}}}]
+  - name: deadline
+    image: {IMAGE}
+    imagePullPolicy: Never
+    command: ["sh", "-c", "echo last words; exit 1"]
+    terminationMessagePolicy: FallbackToLogsOnError
+"#
+    );
+    s.ok_stdin(&["apply", "-f", "-"], Some(&manifest));
+    s.wait_for(Duration::from_secs(60), "secure Failed", || phase(&s, "secure") == "Failed");
+    let p = s.pod("secure");
+    let t = &p["status"]["containerStatuses"][0]["state"]["terminated"];
+    assert_eq!(t["exitCode"], 3, "{p}");
+    assert_eq!(t["message"], "bye\n", "the termination log is the message");
+    let out = s.ok(&["logs", "secure"]);
+    assert!(out.contains("uid=1000 gid=3000 groups=3000,4000") || out.contains("uid=1000 gid=3000 groups=4000"), "{out}");
+    assert!(out.contains("Seccomp:\t2"), "RuntimeDefault filters syscalls: {out}");
+    assert!(out.contains("read-only"), "{out}");
+
+    // hostNetwork: the pod listens on the node's own network and reports the node's IP.
+    s.wait_for(Duration::from_secs(60), "hostnet Running", || phase(&s, "hostnet") == "Running");
+    let p = s.pod("hostnet");
+    assert_eq!(p["status"]["podIP"], p["status"]["hostIP"], "{p}");
+    let page = http_get(&format!("127.0.0.1:{net_port}"));
+    assert!(page.contains("hello from rkube busybox"), "{page}");
+
+    // A sidecar starts before the app containers and keeps running; hostPort reaches the pod.
+    s.wait_for(Duration::from_secs(60), "web running in ported", || {
+        s.pod("ported")["status"]["containerStatuses"].as_array().into_iter().flatten().any(|c| c["name"] == "web" && c["state"]["running"].is_object())
+    });
+    let p = s.pod("ported");
+    let sidecar = &p["status"]["initContainerStatuses"][0];
+    assert!(sidecar["state"]["running"].is_object(), "{p}");
+    assert_eq!(s.ok(&["logs", "ported", "-c", "sidecar"]), "sidecar up\n");
+    let node_ip = local_ip();
+    let page = http_get(&format!("{node_ip}:{host_port}"));
+    assert!(page.contains("hello from rkube busybox"), "hostPort {host_port} on {node_ip}: {page}");
+    s.wait_for(Duration::from_secs(60), "the failing container's message from its log", || {
+        s.pod("ported")["status"]["containerStatuses"].as_array().into_iter().flatten().any(|c| {
+            c["name"] == "deadline" && c["lastState"]["terminated"]["message"].as_str().is_some_and(|m| m.contains("last words"))
+        })
+    });
+}
+
+/// The machine's address on its default route (hostPort DNAT does not apply to loopback).
+fn local_ip() -> String {
+    let out = std::process::Command::new("ip").args(["-4", "-o", "addr", "show", "scope", "global"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    text.lines()
+        .filter(|l| !l.contains(" rkt") && !l.contains(" cni") && !l.contains("veth"))
+        .find_map(|l| l.split_whitespace().nth(3).and_then(|a| a.split('/').next()).map(str::to_string))
+        .expect("a global IPv4 address")
+}
+
+fn http_get(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(mut c) = std::net::TcpStream::connect(addr) {
+            let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = c.write_all(b"GET / HTTP/1.0\r\n\r\n");
+            let mut out = String::new();
+            let _ = c.read_to_string(&mut out);
+            if !out.is_empty() {
+                return out;
+            }
+        }
+        if Instant::now() > deadline {
+            return String::new();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
