@@ -125,6 +125,8 @@ pub struct SandboxPaths {
     pub net_ns: Option<PathBuf>,
     pub ipc_ns: PathBuf,
     pub uts_ns: Option<PathBuf>,
+    /// The pod's shared PID namespace (shareProcessNamespace), else each container has its own.
+    pub pid_ns: Option<PathBuf>,
     pub hosts: PathBuf,
     pub resolv_conf: PathBuf,
     pub hostname: PathBuf,
@@ -322,7 +324,11 @@ pub fn spec(pod: &Pod, c: &Container, plan: &ContainerPlan) -> Value {
         }
         mounts.push(json!({"destination": m.destination, "type": "bind", "source": m.source, "options": options}));
     }
-    let mut namespaces = vec![json!({"type": "pid"}), json!({"type": "mount"}), json!({"type": "ipc", "path": sandbox.ipc_ns})];
+    let pid = match &sandbox.pid_ns {
+        Some(p) => json!({"type": "pid", "path": p}),
+        None => json!({"type": "pid"}),
+    };
+    let mut namespaces = vec![pid, json!({"type": "mount"}), json!({"type": "ipc", "path": sandbox.ipc_ns})];
     if let Some(net) = &sandbox.net_ns {
         namespaces.push(json!({"type": "network", "path": net}));
     }

@@ -19,6 +19,9 @@ use crate::oci::SandboxPaths;
 pub struct SandboxState {
     pub host_network: bool,
     pub ips: Vec<IpAddr>,
+    /// Host PID of the pod's PID 1 when its containers share a PID namespace.
+    #[serde(default)]
+    pub pause_pid: Option<i32>,
     /// The CNI result, passed back to the plugins on DEL.
     #[serde(default)]
     pub cni_result: Value,
@@ -27,12 +30,14 @@ pub struct SandboxState {
 
 const STATE_FILE: &str = "sandbox.json";
 
-pub fn paths(pod_dir: &Path, host_network: bool) -> SandboxPaths {
+pub fn paths(pod_dir: &Path, state: &SandboxState) -> SandboxPaths {
     let ns = pod_dir.join("ns");
+    let host_network = state.host_network;
     SandboxPaths {
         net_ns: (!host_network).then(|| ns.join("net")),
         ipc_ns: ns.join("ipc"),
         uts_ns: (!host_network).then(|| ns.join("uts")),
+        pid_ns: state.pause_pid.map(|_| ns.join("pid")),
         hosts: pod_dir.join("etc-hosts"),
         resolv_conf: pod_dir.join("resolv.conf"),
         hostname: pod_dir.join("hostname"),
@@ -74,7 +79,7 @@ pub async fn ensure(pod_dir: &Path, pod: &Pod, cfg: &SandboxConfig<'_>) -> Resul
     }
     let spec = pod.spec.as_ref().ok_or("pod without spec")?;
     let host_network = spec.host_network == Some(true);
-    let p = paths(pod_dir, host_network);
+    let p = paths(pod_dir, &SandboxState { host_network, ..Default::default() });
     let ns_dir = pod_dir.join("ns");
     std::fs::create_dir_all(&ns_dir).map_err(|e| format!("creating {}: {e}", ns_dir.display()))?;
     let hostname = if host_network { cfg.node_hostname.to_string() } else { pod_hostname(pod) };
@@ -98,6 +103,9 @@ pub async fn ensure(pod_dir: &Path, pod: &Pod, cfg: &SandboxConfig<'_>) -> Resul
     std::fs::create_dir_all(&p.shm).map_err(|e| e.to_string())?;
     mount_shm(&p.shm)?;
     let mut state = SandboxState { host_network, created_at: crate::shim::now_rfc3339(), ..Default::default() };
+    if spec.share_process_namespace == Some(true) {
+        state.pause_pid = Some(start_pause(cfg.self_exe, &ns_dir.join("pid")).await?);
+    }
     if let (false, Some(net), Some(netns)) = (host_network, cfg.network, p.net_ns.as_ref()) {
         let attachment = attachment(pod, netns);
         match net.add(&attachment).await {
@@ -108,6 +116,10 @@ pub async fn ensure(pod_dir: &Path, pod: &Pod, cfg: &SandboxConfig<'_>) -> Resul
             Err(e) => {
                 let _ = net.del(&attachment, &Value::Null).await;
                 unpin(&p);
+                if let Some(pid) = state.pause_pid.and_then(rustix::process::Pid::from_raw) {
+                    let _ = rustix::mount::unmount(ns_dir.join("pid"), rustix::mount::UnmountFlags::DETACH);
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
                 return Err(format!("failed to set up sandbox network for pod {:?}: {e}", pod.metadata.name.as_deref().unwrap_or("")));
             }
         }
@@ -116,6 +128,51 @@ pub async fn ensure(pod_dir: &Path, pod: &Pod, cfg: &SandboxConfig<'_>) -> Resul
     crate::shim::write_atomic(&pod_dir.join(STATE_FILE), &serde_json::to_vec(&state).map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
     Ok(state)
+}
+
+/// Starts the pod's PID 1 in a new PID namespace (its containers join it) and pins
+/// that namespace. The process outlives the agent, like the containers.
+async fn start_pause(self_exe: &Path, pin: &Path) -> Result<i32, String> {
+    use std::os::unix::process::CommandExt;
+    let child = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--"])
+        .arg(self_exe)
+        .args(["internal", "pause"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("starting the pod's PID 1: {e}"))?;
+    let unshare_pid = child.id();
+    // Reaped when it ends, while this agent runs.
+    std::thread::spawn(move || {
+        let mut child = child;
+        let _ = child.wait();
+    });
+    // The forked child of unshare is the namespace's PID 1.
+    let children = format!("/proc/{unshare_pid}/task/{unshare_pid}/children");
+    for _ in 0..200 {
+        if let Some(pid) = std::fs::read_to_string(&children).ok().and_then(|s| s.split_whitespace().next().and_then(|p| p.parse::<i32>().ok())) {
+            touch(pin)?;
+            let ns = format!("/proc/{pid}/ns/pid");
+            rustix::mount::mount_bind(&ns, pin).map_err(|e| format!("pinning the pod's PID namespace: {e}"))?;
+            return Ok(pid);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    Err("the pod's PID 1 did not start".into())
+}
+
+/// `rkube internal pause`: PID 1 of a pod's shared PID namespace. It reaps orphans and
+/// otherwise sleeps; as PID 1 it ignores signals it has no handler for.
+pub fn pause() -> ! {
+    loop {
+        match rustix::process::wait(rustix::process::WaitOptions::empty()) {
+            Ok(Some(_)) => {}
+            _ => std::thread::sleep(std::time::Duration::from_secs(1)),
+        }
+    }
 }
 
 fn attachment<'a>(pod: &'a Pod, netns: &'a Path) -> cni::Attachment<'a> {
@@ -239,7 +296,7 @@ fn resolv_conf(pod: &Pod, ns: &str, cfg: &SandboxConfig<'_>) -> String {
 
 fn unpin(p: &SandboxPaths) {
     use rustix::mount::{unmount, UnmountFlags};
-    for path in [Some(&p.ipc_ns), p.net_ns.as_ref(), p.uts_ns.as_ref(), Some(&p.shm)].into_iter().flatten() {
+    for path in [Some(&p.ipc_ns), p.net_ns.as_ref(), p.uts_ns.as_ref(), p.pid_ns.as_ref(), Some(&p.shm)].into_iter().flatten() {
         let _ = unmount(path, UnmountFlags::DETACH);
     }
 }
@@ -247,8 +304,7 @@ fn unpin(p: &SandboxPaths) {
 /// Removes the sandbox: detaches it from the network, unpins its namespaces.
 pub async fn teardown(pod_dir: &Path, pod_ns: &str, pod_name: &str, pod_uid: &str, network: Option<&cni::Network>) -> Result<(), String> {
     let state = load(pod_dir);
-    let host_network = state.as_ref().is_some_and(|s| s.host_network);
-    let p = paths(pod_dir, host_network);
+    let p = paths(pod_dir, &state.clone().unwrap_or_default());
     if let (Some(net), Some(netns), Some(state)) = (network, p.net_ns.as_ref(), state.as_ref()) {
         let a = cni::Attachment {
             container_id: pod_uid,
@@ -262,6 +318,9 @@ pub async fn teardown(pod_dir: &Path, pod_ns: &str, pod_name: &str, pod_uid: &st
         net.del(&a, &state.cni_result).await?;
     }
     unpin(&p);
+    if let Some(pid) = state.as_ref().and_then(|s| s.pause_pid).and_then(rustix::process::Pid::from_raw) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
     let _ = std::fs::remove_file(pod_dir.join(STATE_FILE));
     Ok(())
 }

@@ -458,8 +458,7 @@ impl PodWorker {
             crate::oci::Qos::BestEffort => "besteffort/".into(),
         };
         let cgroup = format!("{}/kubepods/{qos_dir}pod{uid}/{id}", self.agent.cfg.cgroup_root.trim_end_matches('/'));
-        let host_network = self.sandbox.as_ref().is_some_and(|s| s.host_network);
-        let sandbox = crate::sandbox::paths(&self.pod_dir, host_network);
+        let sandbox = crate::sandbox::paths(&self.pod_dir, &self.sandbox.clone().unwrap_or_default());
         let plan = crate::oci::ContainerPlan {
             args,
             env: env.clone(),

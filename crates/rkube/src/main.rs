@@ -98,6 +98,8 @@ enum InternalCommand {
     },
     /// Set the host name of the current UTS namespace (run inside a new pod sandbox).
     Sethostname { name: String },
+    /// PID 1 of a pod whose containers share a PID namespace.
+    Pause,
 }
 
 #[derive(clap::Args)]
@@ -262,6 +264,7 @@ fn main() -> std::process::ExitCode {
             node::shim::run(node::shim::ShimArgs { id, bundle, runtime: rt, runtime_root, log, log_max_bytes, cgroup })
                 .map_err(|e| format!("shim: {e}"))
         }
+        Command::Internal(InternalCommand::Pause) => node::sandbox::pause(),
         Command::Internal(InternalCommand::Sethostname { name }) => {
             rustix::system::sethostname(name.as_bytes()).map_err(|e| format!("sethostname: {e}"))
         }

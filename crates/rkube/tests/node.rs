@@ -409,3 +409,19 @@ fn http_get(addr: &str) -> String {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+#[test]
+fn containers_share_a_process_namespace_when_asked() {
+    let s = server();
+    let manifest = format!(
+        r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"shared"}},"spec":{{"shareProcessNamespace":true,"containers":[
+            {{"name":"sleeper","image":"{IMAGE}","imagePullPolicy":"Never","command":["sleep","3600"]}},
+            {{"name":"looker","image":"{IMAGE}","imagePullPolicy":"Never","command":["sh","-c","sleep 2; ps; sleep 3600"]}}]}}}}"#
+    );
+    s.ok_stdin(&["apply", "-f", "-"], Some(&manifest));
+    s.wait_for(Duration::from_secs(60), "the other container's process in ps", || {
+        String::from_utf8_lossy(&s.kubectl(&["logs", "shared", "-c", "looker"]).stdout).contains("sleep 3600")
+    });
+    let ps = s.ok(&["logs", "shared", "-c", "looker"]);
+    assert!(ps.contains("pause"), "the pod's PID 1 is visible: {ps}");
+}
