@@ -28,6 +28,15 @@ const BACKOFF_RESET: Duration = Duration::from_secs(600);
 const POLL: Duration = Duration::from_millis(500);
 /// How often configMap, secret and downward API volumes are refreshed.
 const VOLUME_REFRESH: Duration = Duration::from_secs(20);
+/// The longest a worker goes without a full pass over its pod.
+const FULL_SYNC: Duration = Duration::from_secs(10);
+
+/// Whether the pod has volumes whose contents come from the API (refreshed periodically).
+fn pod_has_refreshed_volumes(pod: Option<&Pod>) -> bool {
+    pod.and_then(|p| p.spec.as_ref()).and_then(|s| s.volumes.as_ref()).is_some_and(|vs| {
+        vs.iter().any(|v| v.config_map.is_some() || v.secret.is_some() || v.downward_api.is_some() || v.projected.is_some())
+    })
+}
 
 #[derive(Default)]
 struct Backoff {
@@ -46,6 +55,8 @@ struct ContainerRecord {
     probes: Vec<ProbeHandle>,
     /// Set when liveness or a failed postStart hook asked for a restart.
     kill_reason: Option<String>,
+    /// The current instance's id and whether it had exited at the last sync.
+    seen: Option<(String, bool)>,
 }
 
 pub struct PodWorker {
@@ -86,6 +97,7 @@ pub async fn run(agent: Arc<Agent>, uid: String, mut pods: watch::Receiver<Optio
         r.instances.sort_by_key(|m| m.restart_count);
     }
     let mut last_pod: Option<Arc<Pod>> = pods.borrow().clone();
+    let mut last_sync;
     loop {
         let done = match last_pod.clone() {
             Some(pod) => w.sync(&pod).await,
@@ -94,16 +106,29 @@ pub async fn run(agent: Arc<Agent>, uid: String, mut pods: watch::Receiver<Optio
         if done {
             break;
         }
-        tokio::select! {
-            changed = pods.changed() => {
-                if changed.is_err() {
-                    last_pod = None;
-                } else {
-                    last_pod = pods.borrow_and_update().clone();
+        last_sync = Instant::now();
+        // Between syncs, look only for what can change without an event: a container
+        // that started or ended, a back-off that expired, volumes due for a refresh.
+        loop {
+            tokio::select! {
+                changed = pods.changed() => {
+                    if changed.is_err() {
+                        last_pod = None;
+                    } else {
+                        last_pod = pods.borrow_and_update().clone();
+                    }
+                    break;
+                }
+                Some(u) = w.probe_rx.recv() => {
+                    w.on_probe(u).await;
+                    break;
+                }
+                _ = tokio::time::sleep(POLL) => {
+                    if w.needs_sync(last_sync) {
+                        break;
+                    }
                 }
             }
-            Some(u) = w.probe_rx.recv() => w.on_probe(u).await,
-            _ = tokio::time::sleep(POLL) => {}
         }
     }
     w.agent.worker_done(&w.uid);
@@ -118,6 +143,29 @@ fn pod_key(pod: &Pod) -> String {
 }
 
 impl PodWorker {
+    /// Whether something changed that only a look at the disk or the clock shows.
+    fn needs_sync(&self, last_sync: Instant) -> bool {
+        // A level-triggered pass now and then heals whatever the checks below miss.
+        if last_sync.elapsed() >= FULL_SYNC {
+            return true;
+        }
+        let now = Instant::now();
+        for r in self.containers.values() {
+            if r.kill_reason.is_some() || r.backoff.until.is_some_and(|u| u <= now && u > last_sync) || r.image_backoff.until.is_some_and(|u| u <= now && u > last_sync) {
+                return true;
+            }
+            if let Some(m) = r.instances.last() {
+                let dir = self.agent.runtime.dir(&m.id);
+                let exited = dir.join(crate::shim::EXIT_FILE).exists();
+                let seen_exited = r.seen.as_ref().is_some_and(|s| s.0 == m.id && s.1);
+                if exited != seen_exited {
+                    return true;
+                }
+            }
+        }
+        self.refs.as_ref().is_some_and(|(_, at)| at.elapsed() >= VOLUME_REFRESH && pod_has_refreshed_volumes(self.agent.pod(&self.uid).as_deref()))
+    }
+
     fn current(&self, name: &str) -> Option<&ContainerMeta> {
         self.containers.get(name).and_then(|r| r.instances.last())
     }
@@ -847,6 +895,11 @@ impl PodWorker {
 
     async fn report(&mut self, pod: &Pod) {
         let observed = self.observed(pod);
+        for (name, o) in &observed {
+            if let (Some(r), Some(i)) = (self.containers.get_mut(name), o.current.as_ref()) {
+                r.seen = Some((i.id.clone(), matches!(i.state, State::Exited(_))));
+            }
+        }
         let now = crate::shim::now_rfc3339();
         let ips: Vec<String> = self.pod_ips().iter().map(|i| i.to_string()).collect();
         let qos = crate::oci::qos_class(pod);
