@@ -97,6 +97,16 @@ pub async fn run(agent: Arc<Agent>, uid: String, mut pods: watch::Receiver<Optio
         r.instances.sort_by_key(|m| m.restart_count);
     }
     let mut last_pod: Option<Arc<Pod>> = pods.borrow().clone();
+    // Adopted containers that still run get their probes back.
+    if let Some(pod) = last_pod.clone() {
+        let spec = pod.spec.clone().unwrap_or_default();
+        for c in spec.init_containers.iter().flatten().chain(spec.containers.iter()) {
+            let running = w.current(&c.name).filter(|m| matches!(w.agent.runtime.state(&m.id), State::Running { .. })).map(|m| m.id.clone());
+            if let Some(id) = running {
+                w.start_probes(c, &id, false);
+            }
+        }
+    }
     let mut last_sync;
     loop {
         let done = match last_pod.clone() {

@@ -249,8 +249,11 @@ fn liveness_failure_restarts_the_container() {
 #[test]
 fn containers_survive_a_server_restart_and_are_adopted() {
     let mut s = server();
-    s.ok(&["run", "keep", &format!("--image={IMAGE}"), "--image-pull-policy=Never", "--", "sh", "-c", "echo started; sleep 3600"]);
-    s.wait_for(Duration::from_secs(60), "keep Running", || phase(&s, "keep") == "Running");
+    let manifest = format!(
+        r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"keep"}},"spec":{{"containers":[{{"name":"keep","image":"{IMAGE}","imagePullPolicy":"Never","command":["sh","-c","echo started; sleep 3600"],"readinessProbe":{{"exec":{{"command":["true"]}},"periodSeconds":1}}}}]}}}}"#
+    );
+    s.ok_stdin(&["apply", "-f", "-"], Some(&manifest));
+    s.wait_for(Duration::from_secs(60), "keep Running and Ready", || phase(&s, "keep") == "Running" && ready(&s, "keep"));
     let before = s.pod("keep")["status"]["containerStatuses"][0].clone();
     s.restart();
     std::thread::sleep(Duration::from_secs(3));
@@ -260,6 +263,7 @@ fn containers_survive_a_server_restart_and_are_adopted() {
     assert_eq!(after["restartCount"], 0);
     assert_eq!(after["state"]["running"]["startedAt"], before["state"]["running"]["startedAt"]);
     assert_eq!(s.ok(&["logs", "keep"]), "started\n");
+    s.wait_for(Duration::from_secs(30), "keep Ready again (its probe runs again)", || ready(&s, "keep"));
 }
 
 #[test]
