@@ -280,6 +280,7 @@ fn host_path(hp: &HostPathVolumeSource) -> Result<(), String> {
                 return std::fs::OpenOptions::new()
                     .write(true)
                     .create(true)
+                    .truncate(false)
                     .mode(0o644)
                     .open(path)
                     .map(|_| ())

@@ -211,7 +211,7 @@ impl PodWorker {
             let started = pod.status.as_ref().and_then(|s| s.start_time.as_ref()).map(|t| t.0.as_second());
             if let Some(t) = started {
                 if chrono::Utc::now().timestamp() - t >= deadline {
-                    let msg = format!("Pod was active on the node longer than the specified deadline");
+                    let msg = "Pod was active on the node longer than the specified deadline".to_string();
                     self.event(pod, false, "DeadlineExceeded", msg.clone()).await;
                     self.failed = Some(("DeadlineExceeded".into(), msg));
                     self.stop_all(pod, Duration::from_secs(pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30) as u64)).await;

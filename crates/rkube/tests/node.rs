@@ -116,6 +116,7 @@ fn httpd_pod_serves_another_pod_and_logs_stream() {
     });
     let streamed = rx.recv_timeout(Duration::from_secs(60));
     let _ = follow.kill();
+    let _ = follow.wait();
     assert!(streamed.is_ok(), "kubectl logs -f did not stream the new request");
 }
 

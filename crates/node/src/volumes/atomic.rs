@@ -95,10 +95,8 @@ pub fn write(target: &Path, payload: &Payload, owner: Option<Ownership>) -> io::
         let entry = entry?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with("..") && name != DATA_DIR && *name != *ts_name.to_string_lossy() {
-            if entry.file_type()?.is_dir() {
-                fs::remove_dir_all(entry.path())?;
-            }
+        if name.starts_with("..") && name != DATA_DIR && *name != *ts_name.to_string_lossy() && entry.file_type()?.is_dir() {
+            fs::remove_dir_all(entry.path())?;
         }
     }
     if let Some(o) = owner {
