@@ -153,6 +153,16 @@ fn memory_limit_ends_in_oom_killed() {
     let t = &p["status"]["containerStatuses"][0]["state"]["terminated"];
     assert_eq!(t["reason"], "OOMKilled", "{p}");
     assert_eq!(t["exitCode"], 137, "{p}");
+
+    // activeDeadlineSeconds ends a pod that runs too long.
+    let manifest = format!(
+        r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"late"}},"spec":{{"activeDeadlineSeconds":3,"terminationGracePeriodSeconds":1,"containers":[{{"name":"late","image":"{IMAGE}","imagePullPolicy":"Never","command":["sleep","3600"]}}]}}}}"#
+    );
+    s.ok_stdin(&["apply", "-f", "-"], Some(&manifest));
+    s.wait_for(Duration::from_secs(60), "late Failed", || phase(&s, "late") == "Failed");
+    let p = s.pod("late");
+    assert_eq!(p["status"]["reason"], "DeadlineExceeded", "{p}");
+    assert!(p["status"]["containerStatuses"][0]["state"]["terminated"].is_object(), "{p}");
 }
 
 #[test]
