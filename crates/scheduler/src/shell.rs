@@ -261,9 +261,14 @@ pub async fn run(client: kube::Client) {
                     snap.assume(pod.clone(), &node);
                     world.assumed.insert(id.clone(), (node.clone(), Instant::now()));
                     let permit = binds.clone().acquire_owned().await.expect("semaphore");
-                    let (client, tx) = (client.clone(), tx.clone());
+                    let (client, tx, events) = (client.clone(), tx.clone(), events.clone());
                     tokio::spawn(async move {
                         let ok = bind(&client, &pod, &node).await;
+                        if ok {
+                            let (ns, name) = ns_name(&pod);
+                            let about = controllers::events::Involved::of(&pod);
+                            events.normal(&about, "Scheduled", format!("Successfully assigned {ns}/{name} to {node}")).await;
+                        }
                         drop(permit);
                         let _ = tx.send(Input::Bound(id, ok)).await;
                     });
