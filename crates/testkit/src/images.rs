@@ -371,16 +371,31 @@ impl Registry {
         }
         let req = req.body(Full::new(Bytes::from(body))).unwrap();
         let port = self.port;
-        self.rt.block_on(async move {
-            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect to registry");
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.unwrap();
-            tokio::spawn(conn);
-            let resp = sender.send_request(req).await.expect("registry request");
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = resp.into_body().collect().await.map(|b| b.to_bytes().to_vec()).unwrap_or_default();
-            (status, headers, body)
-        })
+        // docker-registry now and then resets a fresh connection under load; every
+        // request the tests make is safe to repeat.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let req = req.clone();
+            let result: Result<(u16, http::HeaderMap, Vec<u8>), String> = self.rt.block_on(async move {
+                let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.map_err(|e| e.to_string())?;
+                let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.map_err(|e| e.to_string())?;
+                tokio::spawn(conn);
+                let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                let body = resp.into_body().collect().await.map(|b| b.to_bytes().to_vec()).map_err(|e| e.to_string())?;
+                Ok((status, headers, body))
+            });
+            match result {
+                Ok(r) => return r,
+                Err(e) if attempt < 5 => {
+                    eprintln!("registry request {method} {path}: {e}; retrying");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(e) => panic!("registry request {method} {path}: {e}"),
+            }
+        }
     }
 
     fn upload_blob(&self, repo: &str, blob: &[u8]) {
