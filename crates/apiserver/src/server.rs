@@ -169,7 +169,7 @@ async fn route(srv: Arc<Server>, req: Request<Body>, cert_user: Option<User>) ->
 
 async fn resource_request(
     srv: Arc<Server>,
-    req: Request<Body>,
+    mut req: Request<Body>,
     rp: reqinfo::ResourcePath,
     user: User,
     accept: Option<String>,
@@ -178,11 +178,13 @@ async fn resource_request(
     let query = Query::parse(req.uri().query());
     let content_type = header_str(&req, header::CONTENT_TYPE).unwrap_or_default();
     let user_agent = header_str(&req, header::USER_AGENT).unwrap_or_default();
+    // exec and attach upgrade the connection: take what they need before the body.
+    let connect = resources::node_proxy::Connect::take(&mut req, rp.subresource.as_deref());
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => return Err(ApiError::new(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")),
     };
-    let inc = resources::Incoming { method, path: rp, query, accept, content_type, body, user, user_agent };
+    let inc = resources::Incoming { method, path: rp, query, accept, content_type, body, user, user_agent, connect };
     resources::handle(srv, inc).await
 }
 
@@ -216,7 +218,7 @@ async fn serve_connection(srv: Arc<Server>, acceptor: TlsAcceptor, tcp: tokio::n
         async move { Ok::<_, Infallible>(route(srv, req, user).await) }
     });
     let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    if let Err(e) = builder.serve_connection(TokioIo::new(tls), svc).await {
+    if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc).await {
         tracing::debug!("connection from {peer}: {e}");
     }
 }

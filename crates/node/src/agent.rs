@@ -398,4 +398,16 @@ impl crate::server::PodView for Agent {
             .max_by_key(|m| m.restart_count)
             .is_some_and(|m| matches!(self.runtime.state(&m.id), crate::runtime::State::Running { .. } | crate::runtime::State::Created))
     }
+
+    fn exec_target(&self, pod_uid: &str, container: &str) -> Option<crate::streaming::ExecTarget> {
+        let meta = self.runtime.list().into_iter().filter(|m| m.pod_uid == pod_uid && m.name == container).max_by_key(|m| m.restart_count)?;
+        Some(crate::streaming::ExecTarget {
+            runtime: self.runtime.runtime.clone(),
+            runtime_root: self.runtime.runtime_root(),
+            running: matches!(self.runtime.state(&meta.id), crate::runtime::State::Running { .. }),
+            scratch_dir: self.runtime.dir(&meta.id),
+            log_path: meta.log_path,
+            id: meta.id,
+        })
+    }
 }

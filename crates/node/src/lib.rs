@@ -22,7 +22,9 @@ pub mod sandbox;
 pub mod server;
 pub mod shim;
 pub mod status;
+pub mod streaming;
 pub mod volumes;
+pub mod websocket;
 pub mod worker;
 
 pub use agent::{run, AgentConfig};

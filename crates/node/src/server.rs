@@ -11,9 +11,12 @@
 //! - `GET /healthz` → `ok`
 //! - `GET /containerLogs/{namespace}/{pod}/{container}?follow&tailLines&sinceSeconds&
 //!   sinceTime&timestamps&previous&limitBytes&stream` → the log as a chunked text body.
+//! - `GET|POST /exec/{namespace}/{pod}/{container}?command=..&stdin&stdout&stderr&tty`
+//!   and `/attach/...` → a WebSocket upgrade carrying the remotecommand channel
+//!   protocols (`streaming`).
 //!
-//! `route` is the one place that maps paths to handlers; `/exec`, `/attach` and
-//! `/portForward` join it there (connections already allow HTTP upgrades).
+//! `route` is the one place that maps paths to handlers; `/portForward` joins it there
+//! (connections allow HTTP upgrades).
 
 use std::convert::Infallible;
 use std::io;
@@ -34,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::logs::{self, LogOptions, StreamFilter};
+use crate::streaming;
 
 /// Where and how the agent's API listens.
 #[derive(Clone, Debug)]
@@ -56,6 +60,12 @@ pub trait PodView: Send + Sync + 'static {
     /// Whether the container is running now (a follower stops once it is not, after
     /// reading all it wrote).
     fn container_running(&self, pod_uid: &str, container: &str) -> bool;
+    /// The newest instance of the container, for `exec` and `attach` (`None` when the
+    /// pod has no container of that name on this node).
+    fn exec_target(&self, pod_uid: &str, container: &str) -> Option<crate::streaming::ExecTarget> {
+        let _ = (pod_uid, container);
+        None
+    }
 }
 
 pub type Body = BoxBody<Bytes, io::Error>;
@@ -211,7 +221,7 @@ pub fn tls_config(cert_pem: &str, key_pem: &str, client_ca_pem: &[u8]) -> io::Re
     Ok(config)
 }
 
-fn text(code: StatusCode, msg: impl Into<String>) -> Response<Body> {
+pub(crate) fn text(code: StatusCode, msg: impl Into<String>) -> Response<Body> {
     Response::builder()
         .status(code)
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
@@ -237,8 +247,7 @@ async fn handle(state: &State, caller: Option<Caller>, req: Request<Incoming>) -
     route(state, req).await
 }
 
-/// Maps a request to its handler: the extension point for `/exec`, `/attach` and
-/// `/portForward`.
+/// Maps a request to its handler: the extension point (`/portForward` joins here).
 async fn route(state: &State, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_string();
     let segments: Vec<String> = path.trim_start_matches('/').split('/').map(percent_decode).collect();
@@ -248,10 +257,16 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<Body> {
         (&Method::GET, ["containerLogs", ns, pod, container]) => {
             container_logs(state, ns, pod, container, req.uri().query()).await
         }
-        (_, ["exec" | "attach" | "portForward", ..]) => {
-            text(StatusCode::NOT_IMPLEMENTED, format!("{} is not served yet", segments[0]))
+        (&Method::GET | &Method::POST, ["exec", ns, pod, container]) => {
+            streaming::serve(streaming::Kind::Exec, state.view.clone(), req, ns, pod, container)
         }
-        (_, ["healthz"] | ["containerLogs", _, _, _]) => text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
+        (&Method::GET | &Method::POST, ["attach", ns, pod, container]) => {
+            streaming::serve(streaming::Kind::Attach, state.view.clone(), req, ns, pod, container)
+        }
+        (_, ["portForward", ..]) => text(StatusCode::NOT_IMPLEMENTED, "portForward is not served yet"),
+        (_, ["healthz"] | ["containerLogs", _, _, _] | ["exec" | "attach", _, _, _]) => {
+            text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+        }
         _ => text(StatusCode::NOT_FOUND, "404 page not found\n"),
     }
 }
@@ -277,8 +292,9 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Query parameters, decoded (`+` is a space); the first of repeated keys wins.
-fn query_params(q: Option<&str>) -> Vec<(String, String)> {
+/// Query parameters, decoded (`+` is a space), in order, repeated keys kept (where
+/// one value is wanted, the first wins).
+pub(crate) fn query_params(q: Option<&str>) -> Vec<(String, String)> {
     q.unwrap_or("")
         .split('&')
         .filter(|p| !p.is_empty())
@@ -381,7 +397,7 @@ async fn container_logs(state: &State, ns: &str, pod: &str, container: &str, que
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -393,9 +409,11 @@ mod tests {
     use rustls::pki_types::{ServerName, UnixTime};
     use rustls::{DigitallySignedStruct, SignatureScheme};
 
-    struct Pods {
+    pub(crate) struct Pods {
         uids: Mutex<HashMap<(String, String), String>>,
-        running: AtomicBool,
+        pub running: AtomicBool,
+        /// What `exec` and `attach` reach (streaming's tests set it).
+        pub target: Mutex<Option<crate::streaming::ExecTarget>>,
     }
 
     impl PodView for Pods {
@@ -405,10 +423,13 @@ mod tests {
         fn container_running(&self, _pod_uid: &str, _container: &str) -> bool {
             self.running.load(Ordering::SeqCst)
         }
+        fn exec_target(&self, _pod_uid: &str, container: &str) -> Option<crate::streaming::ExecTarget> {
+            self.target.lock().unwrap().clone().filter(|_| container == "c")
+        }
     }
 
     /// A throwaway cluster CA and client certificates it signs.
-    struct Ca {
+    pub(crate) struct Ca {
         cert: rcgen::Certificate,
         key: KeyPair,
     }
@@ -424,7 +445,7 @@ mod tests {
             Ca { cert: p.self_signed(&key).unwrap(), key }
         }
 
-        fn client(&self, user: &str, group: Option<&str>) -> (String, String) {
+        pub fn client(&self, user: &str, group: Option<&str>) -> (String, String) {
             let mut p = CertificateParams::default();
             let mut dn = DistinguishedName::new();
             dn.push(DnType::CommonName, user);
@@ -465,8 +486,12 @@ mod tests {
         }
     }
 
-    /// Sends one GET over a fresh TLS connection (HTTP/1.1 or, with `h2`, HTTP/2).
-    async fn get(addr: SocketAddr, client: Option<&(String, String)>, h2: bool, path: &str) -> Result<Response<Incoming>, String> {
+    /// A TLS connection to the server, offering `alpn`.
+    pub(crate) async fn connect(
+        addr: SocketAddr,
+        client: Option<&(String, String)>,
+        alpn: &[u8],
+    ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -481,10 +506,15 @@ mod tests {
             }
             None => builder.with_no_client_auth(),
         };
-        config.alpn_protocols = vec![if h2 { b"h2".to_vec() } else { b"http/1.1".to_vec() }];
+        config.alpn_protocols = vec![alpn.to_vec()];
         let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
         let name = ServerName::try_from("localhost").unwrap();
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| e.to_string())?;
+        tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| e.to_string())
+    }
+
+    /// Sends one GET over a fresh TLS connection (HTTP/1.1 or, with `h2`, HTTP/2).
+    pub(crate) async fn get(addr: SocketAddr, client: Option<&(String, String)>, h2: bool, path: &str) -> Result<Response<Incoming>, String> {
+        let tls = connect(addr, client, if h2 { b"h2" } else { b"http/1.1" }).await?;
         assert_eq!(tls.get_ref().1.alpn_protocol(), Some(if h2 { &b"h2"[..] } else { &b"http/1.1"[..] }));
         let req = Request::builder().uri(format!("https://localhost{path}")).body(Empty::<Bytes>::new()).unwrap();
         if h2 {
@@ -498,7 +528,7 @@ mod tests {
         }
     }
 
-    async fn body(resp: Response<Incoming>) -> String {
+    pub(crate) async fn body(resp: Response<Incoming>) -> String {
         String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
     }
 
@@ -506,24 +536,24 @@ mod tests {
         tokio::time::timeout(std::time::Duration::from_secs(5), b.frame()).await.unwrap()
     }
 
-    fn entry(content: &str) -> String {
+    pub(crate) fn entry(content: &str) -> String {
         format!("2026-11-23T18:25:38.123456789Z stdout F {content}\n")
     }
 
-    struct Fixture {
-        addr: SocketAddr,
-        ca: Ca,
-        pods: Arc<Pods>,
-        dir: tempfile::TempDir,
+    pub(crate) struct Fixture {
+        pub addr: SocketAddr,
+        pub ca: Ca,
+        pub pods: Arc<Pods>,
+        pub dir: tempfile::TempDir,
     }
 
     impl Fixture {
-        fn log_file(&self, restart: u32) -> PathBuf {
+        pub fn log_file(&self, restart: u32) -> PathBuf {
             self.dir.path().join("logs").join("default_web_u1").join("c").join(format!("{restart}.log"))
         }
     }
 
-    async fn start() -> Fixture {
+    pub(crate) async fn start() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let ca = Ca::new();
         let log = dir.path().join("logs").join("default_web_u1").join("c");
@@ -534,6 +564,7 @@ mod tests {
         let pods = Arc::new(Pods {
             uids: Mutex::new(HashMap::from([(("default".to_string(), "web".to_string()), "u1".to_string())])),
             running: AtomicBool::new(false),
+            target: Mutex::new(None),
         });
         let cfg = ServerConfig {
             addr: "127.0.0.1:0".parse().unwrap(),
@@ -579,7 +610,8 @@ mod tests {
         assert_eq!(ok("/containerLogs/default/web/empty?previous=true").await, (400, "previous terminated container \"empty\" in pod \"web\" not found".into()));
         assert_eq!(ok("/containerLogs/default/web/c?tailLines=-1").await.0, 422);
         assert_eq!(ok("/containerLogs/default/web/c?tailLines=x").await.0, 400);
-        assert_eq!(ok("/exec/default/web/c").await.0, 501);
+        assert_eq!(ok("/exec/default/web/c").await, (400, "you must specify at least 1 of stdin, stdout, stderr".into()));
+        assert_eq!(ok("/portForward/default/web").await.0, 501);
         assert_eq!(ok("/nothing").await.0, 404);
         // The serving certificate was made once, for the node's names.
         let pem = std::fs::read_to_string(f.dir.path().join("pki").join(CERT_FILE)).unwrap();

@@ -96,7 +96,9 @@ fn httpd_pod_serves_another_pod_and_logs_stream() {
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_secs(1));
-    s.ok(&["run", "client2", &format!("--image={IMAGE}"), "--image-pull-policy=Never", "--restart=Never", "--", "wget", "-qO-", &format!("{url}streamed")]);
+    // Requests keep coming, so the stream has new lines whenever kubectl connects.
+    let requests = format!("for i in $(seq 60); do wget -qO- {url}streamed; sleep 1; done");
+    s.ok(&["run", "client2", &format!("--image={IMAGE}"), "--image-pull-policy=Never", "--restart=Never", "--", "sh", "-c", &requests]);
     let mut out = follow.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -41,6 +41,9 @@ pub struct Req {
     #[allow(dead_code)]
     pub user: User,
     pub user_agent: String,
+    /// For connect subresources (exec, attach): the raw query, handshake headers and
+    /// the connection's upgrade.
+    pub connect: Option<Arc<node_proxy::Connect>>,
     /// Warnings for the client, sent as `Warning` headers.
     pub warnings: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
@@ -68,6 +71,7 @@ pub struct Incoming {
     pub body: Bytes,
     pub user: User,
     pub user_agent: String,
+    pub connect: Option<Arc<node_proxy::Connect>>,
 }
 
 pub async fn handle(srv: Arc<Server>, inc: Incoming) -> ApiResult<Reply> {
@@ -89,6 +93,7 @@ pub async fn handle(srv: Arc<Server>, inc: Incoming) -> ApiResult<Reply> {
         body: inc.body,
         user: inc.user,
         user_agent: inc.user_agent,
+        connect: inc.connect,
         warnings: Default::default(),
     };
     let warnings = req.warnings.clone();
@@ -163,6 +168,7 @@ async fn subresource(req: Req, method: &Method, sub: &str) -> ApiResult<Reply> {
         ("binding", "create") => virtual_kinds::bind_subresource(&req).await,
         ("eviction", "create") => eviction::evict(&req).await,
         ("log", "get") => node_proxy::pod_log(&req).await,
+        ("exec" | "attach", "get" | "create") if def.kind == "Pod" => node_proxy::connect(&req, sub).await,
         _ => Err(ApiError::new(
             501,
             "NotImplemented",

@@ -1,5 +1,6 @@
 //! Subresources served by calling the node agent's API (upstream's kubelet API):
-//! `pods/log` now; `exec`, `attach` and `portforward` join here.
+//! `pods/log`, and the connect subresources `pods/exec` and `pods/attach` (WebSocket
+//! upgrades spliced through to the agent; see `connect`); `portforward` joins here.
 //!
 //! As upstream (pkg/registry/core/pod/rest/log.go, strategy.go LogLocation and the
 //! generic LocationStreamer): validate PodLogOptions, pick the container, find the
@@ -16,9 +17,10 @@ use std::time::Duration;
 
 use api::errors::FieldError;
 use bytes::Bytes;
-use http::{header, Request, Response, StatusCode};
+use http::{header, HeaderMap, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty, Full, Limited, StreamBody};
 use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -69,31 +71,44 @@ impl KubeletClient {
     /// GETs `url_path` (path and query) from the agent at `host:port`; the error is
     /// worded as Go's HTTP client words it.
     async fn get(&self, host: &str, port: u16, url_path: &str) -> Result<Response<Incoming>, String> {
-        let host_port = if host.contains(':') { format!("[{host}]:{port}") } else { format!("{host}:{port}") };
-        let url = format!("https://{host_port}{url_path}");
-        let fail = |e: String| format!("Get {url:?}: {e}");
-        let tcp = match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect((host, port))).await {
-            Err(_) => return Err(fail(format!("dial tcp {host_port}: i/o timeout"))),
-            Ok(Err(e)) => return Err(fail(dial_error(&host_port, &e))),
-            Ok(Ok(t)) => t,
-        };
-        let _ = tcp.set_nodelay(true);
-        let name = ServerName::try_from(host.to_string()).map_err(|e| fail(e.to_string()))?;
-        let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
-            .connect(name, tcp)
-            .await
-            .map_err(|e| fail(format!("remote error: tls: {e}")))?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| fail(e.to_string()))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
+        let host_port = host_port(host, port);
+        let fail = |e: String| format!("Get {:?}: {e}", format!("https://{host_port}{url_path}"));
         let req = Request::get(url_path)
             .header(header::HOST, host_port.as_str())
             .header(header::USER_AGENT, "kube-apiserver")
             .body(Empty::<Bytes>::new())
             .map_err(|e| fail(e.to_string()))?;
+        let mut sender = self.open(host, port).await.map_err(fail)?;
         sender.send_request(req).await.map_err(|e| fail(e.to_string()))
+    }
+
+    /// An HTTP/1.1 connection to the agent at `host:port` that allows upgrades.
+    async fn open(&self, host: &str, port: u16) -> Result<hyper::client::conn::http1::SendRequest<Empty<Bytes>>, String> {
+        let host_port = host_port(host, port);
+        let tcp = match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect((host, port))).await {
+            Err(_) => return Err(format!("dial tcp {host_port}: i/o timeout")),
+            Ok(Err(e)) => return Err(dial_error(&host_port, &e)),
+            Ok(Ok(t)) => t,
+        };
+        let _ = tcp.set_nodelay(true);
+        let name = ServerName::try_from(host.to_string()).map_err(|e| e.to_string())?;
+        let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("remote error: tls: {e}"))?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
+        tokio::spawn(async move {
+            let _ = conn.with_upgrades().await;
+        });
+        Ok(sender)
+    }
+}
+
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 
@@ -358,6 +373,11 @@ fn unknown_error(message: &str) -> Reply {
 /// An agent's refusal as a Status (upstream's GenericHttpResponseChecker and
 /// NewGenericServerResponse for `pods/log`).
 pub fn agent_error(code: u16, body: &str, pod: &str) -> Value {
+    subresource_error("log", code, body, pod)
+}
+
+/// An agent's refusal of a `pods/{sub}` request as a Status.
+fn subresource_error(sub: &str, code: u16, body: &str, pod: &str) -> Value {
     match code {
         500 => return ApiError::internal(body).with_details(json!({"causes": [{"message": body}]})).to_status(),
         400 => return ApiError::bad_request(body).to_status(),
@@ -379,8 +399,8 @@ pub fn agent_error(code: u16, body: &str, pod: &str) -> Value {
         c if c >= 500 => ("InternalError", format!("an error on the server ({body:?}) has prevented the request from succeeding")),
         c => ("", format!("the server responded with the status code {c} but did not return more information")),
     };
-    let message = format!("{message} ( pods/log {pod})");
-    let details = json!({"name": pod, "kind": "pods/log"});
+    let message = format!("{message} ( pods/{sub} {pod})");
+    let details = json!({"name": pod, "kind": format!("pods/{sub}")});
     let mut status = ApiError::new(code, reason, message).with_details(details).to_status();
     if reason.is_empty() {
         status.as_object_mut().unwrap().remove("reason");
@@ -454,6 +474,215 @@ pub async fn pod_log(req: &Req) -> ApiResult<Reply> {
         return Ok(json_reply(code, &agent_error(code, &String::from_utf8_lossy(&body), req.name())));
     }
     Ok(text_reply(relay(resp.into_body())))
+}
+
+/// What a connect request (`exec`, `attach`) needs of its HTTP request beyond `Req`:
+/// the raw query (`command` repeats, which `Query` does not keep), the headers of the
+/// WebSocket handshake and the connection's upgrade. Taken before the body is read.
+pub struct Connect {
+    raw_query: String,
+    headers: HeaderMap,
+    upgrade: std::sync::Mutex<Option<OnUpgrade>>,
+}
+
+impl Connect {
+    /// The subresources that are connect requests.
+    const SUBRESOURCES: [&'static str; 3] = ["exec", "attach", "portforward"];
+
+    /// For a request of a connect subresource, what it needs of the HTTP request.
+    pub fn take<B>(req: &mut Request<B>, subresource: Option<&str>) -> Option<Arc<Connect>> {
+        if !subresource.is_some_and(|s| Self::SUBRESOURCES.contains(&s)) {
+            return None;
+        }
+        Some(Arc::new(Connect {
+            raw_query: req.uri().query().unwrap_or_default().to_string(),
+            headers: req.headers().clone(),
+            upgrade: std::sync::Mutex::new(req.extensions_mut().remove::<OnUpgrade>()),
+        }))
+    }
+}
+
+/// Upstream's PodExecOptions and PodAttachOptions, as read from the query.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    pub container: Option<String>,
+    pub command: Vec<String>,
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub tty: bool,
+}
+
+impl ConnectOptions {
+    /// With upstream's defaults (stdout and stderr unless the query says otherwise) and
+    /// its query booleans (`false` and `0`, in any case, are false; any other value,
+    /// even an empty one, true).
+    pub fn from_query(raw: &str) -> ConnectOptions {
+        let pairs: Vec<(String, String)> = raw
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (crate::query::decode_component(k), crate::query::decode_component(v))
+            })
+            .collect();
+        let first = |k: &str| pairs.iter().find(|(pk, _)| pk == k).map(|(_, v)| v.as_str());
+        let flag = |k: &str, default: bool| first(k).map_or(default, |v| !(v == "0" || v.eq_ignore_ascii_case("false")));
+        ConnectOptions {
+            container: first("container").filter(|c| !c.is_empty()).map(str::to_string),
+            command: pairs.iter().filter(|(k, _)| k == "command").map(|(_, v)| v.clone()).collect(),
+            stdin: flag("stdin", false),
+            stdout: flag("stdout", true),
+            stderr: flag("stderr", true),
+            tty: flag("tty", false),
+        }
+    }
+
+    /// The query of the agent's URL, as upstream's streamParams and Go's
+    /// url.Values.Encode (keys in order) make it.
+    pub fn kubelet_query(&self, with_command: bool) -> String {
+        let mut q: Vec<String> = Vec::new();
+        if with_command {
+            q.extend(self.command.iter().map(|c| format!("command={}", query_escape(c))));
+        }
+        for (on, param) in [(self.stderr, "stderr=1"), (self.stdin, "stdin=1"), (self.stdout, "stdout=1"), (self.tty, "tty=1")] {
+            if on {
+                q.push(param.to_string());
+            }
+        }
+        q.join("&")
+    }
+}
+
+/// Go's url.QueryEscape.
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+fn upgrade_headers_of(headers: &HeaderMap) -> bool {
+    let has = |name: header::HeaderName, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    has(header::CONNECTION, "upgrade") && has(header::UPGRADE, "websocket")
+}
+
+/// The container and node a connect request reaches, or its refusal: upstream's
+/// ExecLocation/AttachLocation checks (the container, the node), plus what kubectl
+/// checks before it asks (a command; a pod that has not completed), so that other
+/// clients hear the same words.
+pub fn connect_target(pod: &Value, opts: &ConnectOptions, exec: bool) -> ApiResult<(String, String)> {
+    let name = pod["metadata"]["name"].as_str().unwrap_or("");
+    let container = choose_container(pod, opts.container.as_deref())?;
+    if exec && opts.command.is_empty() {
+        return Err(ApiError::bad_request("you must specify at least one command for the container"));
+    }
+    let phase = pod["status"]["phase"].as_str().unwrap_or("");
+    if matches!(phase, "Succeeded" | "Failed") {
+        let what = if exec { "exec into" } else { "attach" };
+        return Err(ApiError::bad_request(format!("cannot {what} a container in a completed pod; current phase is {phase}")));
+    }
+    match pod["spec"]["nodeName"].as_str().unwrap_or("") {
+        "" => Err(ApiError::bad_request(format!("pod {name} does not have a host assigned"))),
+        node => Ok((container, node.to_string())),
+    }
+}
+
+/// `pods/{name}/exec` and `pods/{name}/attach` (GET or POST), as upstream's ExecREST
+/// and AttachREST: the checks of ExecLocation/AttachLocation, then the same WebSocket
+/// upgrade asked of the pod's node agent (`/exec/{ns}/{pod}/{container}?...`) with the
+/// client's key and subprotocols. Once the agent switched protocols, so does the client,
+/// with the agent's accept key and chosen subprotocol, and the two connections are
+/// spliced. The agent speaks the channel protocol; nothing here parses frames.
+///
+/// Only WebSocket is served: a SPDY upgrade (kubectl's fallback) is refused with a
+/// Status saying so.
+pub async fn connect(req: &Req, sub: &str) -> ApiResult<Reply> {
+    let conn = req.connect.clone().ok_or_else(|| ApiError::internal("the request cannot be upgraded"))?;
+    let exec = sub == "exec";
+    let opts = ConnectOptions::from_query(&conn.raw_query);
+    let pod = super::read::current(req).await?.value();
+    let name = req.name();
+    let (container, node_name) = connect_target(&pod, &opts, exec)?;
+    if !upgrade_headers_of(&conn.headers) {
+        let spdy = conn.headers.get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.to_ascii_lowercase().starts_with("spdy"));
+        return Err(ApiError::bad_request(if spdy {
+            "SPDY is not supported: use a WebSocket client (subprotocol v5.channel.k8s.io or v4.channel.k8s.io)"
+        } else {
+            "Upgrade request required"
+        }));
+    }
+    // Over HTTP/2 there is nothing to upgrade (hyper offers upgrades on HTTP/1.1).
+    let client = conn.upgrade.lock().unwrap().take().ok_or_else(|| ApiError::bad_request("Upgrade request required"))?;
+    let nodes = api::registry::find("", "v1", "nodes").expect("nodes are registered");
+    let node = req
+        .srv
+        .cache
+        .resource(nodes.storage)
+        .get(&nodes.key("", &node_name))
+        .ok_or_else(|| ApiError::not_found(nodes, &node_name))?
+        .value();
+    let (host, port) = match kubelet_address(&node) {
+        Ok(a) => a,
+        Err(e) => return Ok(unknown_error(&e)),
+    };
+    let url_path = format!("/{sub}/{}/{name}/{container}?{}", req.ns(), opts.kubelet_query(exec));
+    let mut sender = match req.srv.kubelet.open(&host, port).await {
+        Ok(s) => s,
+        Err(e) => return Ok(unknown_error(&format!("error dialing backend: {e}"))),
+    };
+    let mut upgrade = Request::get(&url_path)
+        .header(header::HOST, host_port(&host, port))
+        .header(header::USER_AGENT, "kube-apiserver")
+        .header(header::CONNECTION, "Upgrade")
+        .header(header::UPGRADE, "websocket");
+    for h in [header::SEC_WEBSOCKET_KEY, header::SEC_WEBSOCKET_VERSION, header::SEC_WEBSOCKET_PROTOCOL] {
+        for v in conn.headers.get_all(&h) {
+            upgrade = upgrade.header(h.clone(), v.clone());
+        }
+    }
+    let upgrade = upgrade.body(Empty::<Bytes>::new()).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut resp = match sender.send_request(upgrade).await {
+        Ok(r) => r,
+        Err(e) => return Ok(unknown_error(&format!("error dialing backend: {e}"))),
+    };
+    let code = resp.status().as_u16();
+    if code != 101 {
+        let body = match Limited::new(resp.into_body(), MAX_ERROR_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return Err(ApiError::internal(e.to_string())),
+        };
+        return Ok(json_reply(code, &subresource_error(sub, code, String::from_utf8_lossy(&body).trim(), name)));
+    }
+    let agent = hyper::upgrade::on(&mut resp);
+    let mut reply = Response::builder().status(StatusCode::SWITCHING_PROTOCOLS).header(header::CONNECTION, "Upgrade").header(header::UPGRADE, "websocket");
+    for h in [header::SEC_WEBSOCKET_ACCEPT, header::SEC_WEBSOCKET_PROTOCOL] {
+        if let Some(v) = resp.headers().get(&h) {
+            reply = reply.header(h, v.clone());
+        }
+    }
+    let what = format!("{sub} {}/{name}/{container}", req.ns());
+    tokio::spawn(async move {
+        match tokio::join!(client, agent) {
+            (Ok(client), Ok(agent)) => {
+                let _ = tokio::io::copy_bidirectional(&mut TokioIo::new(client), &mut TokioIo::new(agent)).await;
+            }
+            (client, agent) => tracing::debug!("{what}: upgrade failed: client {:?}, agent {:?}", client.err(), agent.err()),
+        }
+    });
+    Ok(reply.body(Full::new(Bytes::new()).map_err(|e: Infallible| match e {}).boxed()).unwrap())
 }
 
 #[cfg(test)]
@@ -541,6 +770,41 @@ mod tests {
         assert_eq!(e.message, "PodLogOptions \"web\" is invalid: : Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified");
         assert_eq!(q("tailLines=x").unwrap_err().code, 400);
         assert_eq!(q("sinceTime=yesterday").unwrap_err().code, 400);
+    }
+
+    #[test]
+    fn reads_connect_options_like_upstream() {
+        let o = ConnectOptions::from_query("command=sh&command=-c&command=echo+%22a+b%22%3B+exit+3&container=c&stdin=true&tty=True");
+        assert_eq!(o.command, ["sh", "-c", "echo \"a b\"; exit 3"]);
+        assert_eq!(o.container.as_deref(), Some("c"));
+        // stdout and stderr default to true; booleans are Go's query booleans.
+        assert!(o.stdin && o.stdout && o.stderr && o.tty);
+        assert_eq!(o.kubelet_query(true), "command=sh&command=-c&command=echo+%22a+b%22%3B+exit+3&stderr=1&stdin=1&stdout=1&tty=1");
+        let o = ConnectOptions::from_query("stdout=false&stderr=0&stdin=&container=");
+        assert!(!o.stdout && !o.stderr && o.stdin && o.container.is_none());
+        assert_eq!(o.kubelet_query(false), "stdin=1");
+        assert_eq!(query_escape("a/b~c d-é"), "a%2Fb~c+d-%C3%A9");
+    }
+
+    #[test]
+    fn checks_connect_requests_like_upstream_and_kubectl() {
+        let opts = |q: &str| ConnectOptions::from_query(q);
+        let mut p = pod(&["a", "b"], &[]);
+        p["spec"]["nodeName"] = json!("n1");
+        assert_eq!(connect_target(&p, &opts("command=ls&container=b"), true).unwrap(), ("b".to_string(), "n1".to_string()));
+        assert_eq!(message(connect_target(&p, &opts("command=ls"), true)).1, "a container name must be specified for pod web, choose one of: [a b]");
+        assert_eq!(message(connect_target(&p, &opts("command=ls&container=x"), true)).1, "container x is not valid for pod web");
+        assert_eq!(message(connect_target(&p, &opts("container=a"), true)).1, "you must specify at least one command for the container");
+        assert!(connect_target(&p, &opts("container=a"), false).is_ok(), "attach has no command");
+        p["status"]["phase"] = json!("Succeeded");
+        assert_eq!(
+            message(connect_target(&p, &opts("command=ls&container=a"), true)),
+            (400, "cannot exec into a container in a completed pod; current phase is Succeeded".into())
+        );
+        p["status"]["phase"] = json!("Failed");
+        assert_eq!(message(connect_target(&p, &opts("container=a"), false)).1, "cannot attach a container in a completed pod; current phase is Failed");
+        let unscheduled = pod(&["a"], &[]);
+        assert_eq!(message(connect_target(&unscheduled, &opts("command=ls"), true)).1, "pod web does not have a host assigned");
     }
 
     #[test]
