@@ -391,12 +391,16 @@ impl crate::server::PodView for Agent {
     }
 
     fn container_running(&self, pod_uid: &str, container: &str) -> bool {
-        self.runtime
-            .list()
+        // Called on every poll of a log follower: find the newest instance by directory
+        // name (`<uid>-<name>-<restart>`) without reading every container's records.
+        let prefix = format!("{pod_uid}-{container}-");
+        let newest = std::fs::read_dir(self.runtime.containers_dir())
             .into_iter()
-            .filter(|m| m.pod_uid == pod_uid && m.name == container)
-            .max_by_key(|m| m.restart_count)
-            .is_some_and(|m| matches!(self.runtime.state(&m.id), crate::runtime::State::Running { .. } | crate::runtime::State::Created))
+            .flatten()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter_map(|n| Some((n.strip_prefix(&prefix)?.parse::<i32>().ok()?, n.clone())))
+            .max();
+        newest.is_some_and(|(_, id)| matches!(self.runtime.state(&id), crate::runtime::State::Running { .. } | crate::runtime::State::Created))
     }
 
     fn exec_target(&self, pod_uid: &str, container: &str) -> Option<crate::streaming::ExecTarget> {

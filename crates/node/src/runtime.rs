@@ -94,17 +94,31 @@ impl Runtime {
             .and_then(|s| s.trim().parse().ok())
             .and_then(rustix::process::Pid::from_raw)
             .is_some_and(|p| rustix::process::test_kill_process(p).is_ok());
+        // A container being created has no shim yet for a moment: not lost.
+        let starting = !dir.join("shim.pid").exists()
+            && std::fs::metadata(&dir).and_then(|m| m.modified()).is_ok_and(|t| t.elapsed().unwrap_or_default() < std::time::Duration::from_secs(60));
+        if starting {
+            return State::Created;
+        }
         match (started, alive || shim_alive) {
             (Some(t), true) => State::Running { started_at: t.trim().to_string() },
             (None, true) => State::Created,
             // Neither the process nor its shim is there, and no exit was recorded (the
-            // machine rebooted, or someone killed the shim): the container is lost.
-            (_, false) => State::Exited(ExitRecord {
-                exit_code: 137,
-                start_error: Some("The container could not be located when the pod was terminated".into()),
-                finished_at: crate::shim::now_rfc3339(),
-                ..Default::default()
-            }),
+            // machine rebooted, or someone killed the shim): the container is lost. The
+            // record is written once, so its finish time stays put.
+            (started, false) => {
+                let rec = ExitRecord {
+                    exit_code: 137,
+                    start_error: Some("The container could not be located when the pod was terminated".into()),
+                    finished_at: crate::shim::now_rfc3339(),
+                    started_at: started.map(|t| t.trim().to_string()).unwrap_or_default(),
+                    ..Default::default()
+                };
+                if let Ok(bytes) = serde_json::to_vec(&rec) {
+                    let _ = crate::shim::write_atomic(&dir.join(EXIT_FILE), &bytes);
+                }
+                State::Exited(rec)
+            }
         }
     }
 
@@ -200,6 +214,11 @@ impl Runtime {
             }
             Err(_) => Ok(crate::probes::ExecOutput { exit_code: -1, output: Vec::new(), timed_out: true }),
         }
+    }
+
+    /// Unmounts an exited container's root filesystem, keeping its records.
+    pub fn unmount_rootfs(&self, id: &str) {
+        let _ = rustix::mount::unmount(self.dir(id).join("rootfs"), rustix::mount::UnmountFlags::DETACH);
     }
 
     /// Removes an exited container's bundle (its log stays until the pod goes).

@@ -25,6 +25,9 @@ pub struct SandboxState {
     /// The CNI result, passed back to the plugins on DEL.
     #[serde(default)]
     pub cni_result: Value,
+    /// hostPort mappings given to CNI on ADD; DEL needs them to remove their rules.
+    #[serde(default)]
+    pub port_mappings: Vec<(i32, i32, String, String)>,
     pub created_at: String,
 }
 
@@ -72,29 +75,44 @@ pub struct SandboxConfig<'a> {
     pub cluster_dns: &'a [IpAddr],
 }
 
-/// Creates the sandbox if it does not exist yet; returns its state.
+/// Creates the sandbox if it does not exist yet; returns its state. A sandbox that
+/// fails half-way is undone, so a retry starts clean.
 pub async fn ensure(pod_dir: &Path, pod: &Pod, cfg: &SandboxConfig<'_>) -> Result<SandboxState, String> {
     if let Some(state) = load(pod_dir) {
         return Ok(state);
     }
     let spec = pod.spec.as_ref().ok_or("pod without spec")?;
     let host_network = spec.host_network == Some(true);
-    let p = paths(pod_dir, &SandboxState { host_network, ..Default::default() });
+    let mut state = SandboxState { host_network, created_at: crate::shim::now_rfc3339(), ..Default::default() };
+    match build(pod_dir, pod, cfg, &mut state).await {
+        Ok(()) => Ok(state),
+        Err(e) => {
+            undo(pod_dir, pod, cfg.network, &state).await;
+            Err(e)
+        }
+    }
+}
+
+async fn build(pod_dir: &Path, pod: &Pod, cfg: &SandboxConfig<'_>, state: &mut SandboxState) -> Result<(), String> {
+    let spec = pod.spec.as_ref().ok_or("pod without spec")?;
+    let host_network = state.host_network;
+    let p = paths(pod_dir, state);
     let ns_dir = pod_dir.join("ns");
     std::fs::create_dir_all(&ns_dir).map_err(|e| format!("creating {}: {e}", ns_dir.display()))?;
     let hostname = if host_network { cfg.node_hostname.to_string() } else { pod_hostname(pod) };
     let mut cmd = Command::new("unshare");
-    for (flag, path) in [("--ipc", Some(&p.ipc_ns)), ("--net", p.net_ns.as_ref()), ("--uts", p.uts_ns.as_ref())] {
-        if let Some(path) = path {
-            touch(path)?;
-            cmd.arg(format!("{flag}={}", path.display()));
-        }
-    }
-    cmd.arg("--").arg(cfg.self_exe).arg("internal").arg("sethostname").arg(&hostname);
     if host_network {
         // No UTS namespace of its own: just pin the IPC namespace.
-        cmd = Command::new("unshare");
+        touch(&p.ipc_ns)?;
         cmd.arg(format!("--ipc={}", p.ipc_ns.display())).arg("true");
+    } else {
+        for (flag, path) in [("--ipc", Some(&p.ipc_ns)), ("--net", p.net_ns.as_ref()), ("--uts", p.uts_ns.as_ref())] {
+            if let Some(path) = path {
+                touch(path)?;
+                cmd.arg(format!("{flag}={}", path.display()));
+            }
+        }
+        cmd.arg("--").arg(cfg.self_exe).arg("internal").arg("sethostname").arg(&hostname);
     }
     let out = cmd.output().await.map_err(|e| format!("running unshare: {e}"))?;
     if !out.status.success() {
@@ -102,32 +120,34 @@ pub async fn ensure(pod_dir: &Path, pod: &Pod, cfg: &SandboxConfig<'_>) -> Resul
     }
     std::fs::create_dir_all(&p.shm).map_err(|e| e.to_string())?;
     mount_shm(&p.shm)?;
-    let mut state = SandboxState { host_network, created_at: crate::shim::now_rfc3339(), ..Default::default() };
     if spec.share_process_namespace == Some(true) {
         state.pause_pid = Some(start_pause(cfg.self_exe, &ns_dir.join("pid")).await?);
     }
     if let (false, Some(net), Some(netns)) = (host_network, cfg.network, p.net_ns.as_ref()) {
         let attachment = attachment(pod, netns);
-        match net.add(&attachment).await {
-            Ok(result) => {
-                state.ips = cni::result_ips(&result);
-                state.cni_result = result;
-            }
-            Err(e) => {
-                let _ = net.del(&attachment, &Value::Null).await;
-                unpin(&p);
-                if let Some(pid) = state.pause_pid.and_then(rustix::process::Pid::from_raw) {
-                    let _ = rustix::mount::unmount(ns_dir.join("pid"), rustix::mount::UnmountFlags::DETACH);
-                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-                }
-                return Err(format!("failed to set up sandbox network for pod {:?}: {e}", pod.metadata.name.as_deref().unwrap_or("")));
-            }
-        }
+        state.port_mappings = attachment.port_mappings.clone();
+        let result = net
+            .add(&attachment)
+            .await
+            .map_err(|e| format!("failed to set up sandbox network for pod {:?}: {e}", pod.metadata.name.as_deref().unwrap_or("")))?;
+        state.ips = cni::result_ips(&result);
+        state.cni_result = result;
     }
-    write_files(pod, &p, &hostname, &state, cfg)?;
-    crate::shim::write_atomic(&pod_dir.join(STATE_FILE), &serde_json::to_vec(&state).map_err(|e| e.to_string())?)
-        .map_err(|e| e.to_string())?;
-    Ok(state)
+    write_files(pod, &p, &hostname, state, cfg)?;
+    crate::shim::write_atomic(&pod_dir.join(STATE_FILE), &serde_json::to_vec(state).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+}
+
+/// Releases whatever a failed `build` had set up.
+async fn undo(pod_dir: &Path, pod: &Pod, network: Option<&cni::Network>, state: &SandboxState) {
+    let p = paths(pod_dir, state);
+    if let (Some(net), Some(netns)) = (network, p.net_ns.as_ref()) {
+        let _ = net.del(&attachment(pod, netns), &state.cni_result).await;
+    }
+    unpin(&p);
+    let _ = rustix::mount::unmount(pod_dir.join("ns").join("pid"), rustix::mount::UnmountFlags::DETACH);
+    if let Some(pid) = state.pause_pid.and_then(rustix::process::Pid::from_raw) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
 }
 
 /// Starts the pod's PID 1 in a new PID namespace (its containers join it) and pins
@@ -313,7 +333,7 @@ pub async fn teardown(pod_dir: &Path, pod_ns: &str, pod_name: &str, pod_uid: &st
             namespace: pod_ns,
             pod_name,
             pod_uid,
-            port_mappings: vec![],
+            port_mappings: state.port_mappings.clone(),
         };
         net.del(&a, &state.cni_result).await?;
     }

@@ -252,6 +252,10 @@ async fn route(state: &State, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path().to_string();
     let segments: Vec<String> = path.trim_start_matches('/').split('/').map(percent_decode).collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    // Names become file paths below: a decoded segment never climbs or nests.
+    if segments.iter().any(|s| s.contains('/') || *s == "." || *s == ".." || s.contains('\0')) {
+        return text(StatusCode::BAD_REQUEST, "invalid path segment");
+    }
     match (req.method(), segments.as_slice()) {
         (&Method::GET | &Method::HEAD, ["healthz"]) => text(StatusCode::OK, "ok"),
         (&Method::GET, ["containerLogs", ns, pod, container]) => {

@@ -169,9 +169,18 @@ fn start_failure(runc_log: &Path, step: &str) -> ExitRecord {
     ExitRecord { exit_code: 128, oom_killed: false, start_error: Some(message), finished_at: now_rfc3339(), started_at: String::new() }
 }
 
+/// Waits for the output pumps to reach the end of the container's output, at most a few
+/// seconds: a process that escaped the container's end (e.g. in a shared PID namespace)
+/// may hold the pipes open, and the exit must still be recorded.
 fn drain(pumps: [std::thread::JoinHandle<()>; 2]) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     for p in pumps {
-        let _ = p.join();
+        while !p.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        if p.is_finished() {
+            let _ = p.join();
+        }
     }
 }
 

@@ -228,6 +228,11 @@ pub fn pod_status(v: &PodView) -> Value {
     let none = Observed::default();
     let get = |name: &str| v.observed.get(name).unwrap_or(&none);
     let mut phase = phase(pod, v.observed);
+    // A pod that finished stays finished (its containers will not run again).
+    let old_phase = old_status.phase.as_deref().unwrap_or("");
+    if matches!(old_phase, "Succeeded" | "Failed") {
+        phase = if old_phase == "Succeeded" { "Succeeded" } else { "Failed" };
+    }
     if v.failed.is_some() {
         phase = "Failed";
     }
@@ -322,6 +327,11 @@ pub fn pod_status(v: &PodView) -> Value {
     if let Some((reason, message)) = &v.failed {
         status["reason"] = json!(reason);
         status["message"] = json!(message);
+    } else if let (Some(r), true) = (&old_status.reason, terminal) {
+        status["reason"] = json!(r);
+        if let Some(m) = &old_status.message {
+            status["message"] = json!(m);
+        }
     }
     status
 }

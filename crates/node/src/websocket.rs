@@ -241,7 +241,7 @@ impl Decoder {
             return Err(violation("control frames must be whole and at most 125 bytes"));
         }
         let pending = self.partial.as_ref().map_or(0, |(_, d)| d.len() as u64);
-        if len + pending > self.max_message as u64 {
+        if len.saturating_add(pending) > self.max_message as u64 {
             return Err(ProtocolError { code: CLOSE_TOO_BIG, reason: "message too big" });
         }
         let key = if masked {

@@ -71,6 +71,8 @@ pub struct PodWorker {
     probe_rx: mpsc::UnboundedReceiver<ProbeUpdate>,
     failed: Option<(String, String)>,
     last_spec_rv: String,
+    /// The IPs a finished pod had before its sandbox was released (still reported).
+    released_ips: Vec<std::net::IpAddr>,
 }
 
 /// Runs until the pod is gone from the API and its containers and sandbox are removed.
@@ -89,6 +91,7 @@ pub async fn run(agent: Arc<Agent>, uid: String, mut pods: watch::Receiver<Optio
         probe_rx,
         failed: None,
         last_spec_rv: String::new(),
+        released_ips: Vec::new(),
     };
     for meta in adopted {
         w.containers.entry(meta.name.clone()).or_default().instances.push(meta);
@@ -195,7 +198,12 @@ impl PodWorker {
 
     /// One pass over the pod. Returns true when the worker is finished.
     async fn sync(&mut self, pod: &Pod) -> bool {
-        let spec_rv = pod.metadata.resource_version.clone().unwrap_or_default();
+        // What the agent acts on: the spec (generation), labels and annotations (the
+        // downward API), deletion. Its own status writes change none of them.
+        let spec_rv = format!(
+            "{:?}/{:?}/{:?}/{:?}",
+            pod.metadata.generation, pod.metadata.labels, pod.metadata.annotations, pod.metadata.deletion_timestamp
+        );
         let pod_changed = spec_rv != self.last_spec_rv;
         self.last_spec_rv = spec_rv;
         let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("");
@@ -205,6 +213,8 @@ impl PodWorker {
         if matches!(phase, "Succeeded" | "Failed") || self.failed.is_some() {
             self.stop_all(pod, Duration::from_secs(0)).await;
             self.report(pod).await;
+            // A finished pod gives back its IP and sandbox; its logs and status stay.
+            self.release_sandbox(pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")).await;
             return false;
         }
         if let Some(deadline) = pod.spec.as_ref().and_then(|s| s.active_deadline_seconds) {
@@ -360,7 +370,7 @@ impl PodWorker {
         match &self.sandbox {
             Some(s) if s.host_network => vec![self.agent.node_ip],
             Some(s) => s.ips.clone(),
-            None => vec![],
+            None => self.released_ips.clone(),
         }
     }
 
@@ -389,8 +399,18 @@ impl PodWorker {
         let key = pod_key(pod);
         let rec = self.containers.entry(c.name.clone()).or_default();
         if restart {
-            if let Some(until) = rec.backoff.until {
-                if Instant::now() < until {
+            // Upstream counts the back-off from when the container ended.
+            let finished = rec.instances.last().and_then(|m| match self.agent.runtime.state(&m.id) {
+                State::Exited(r) => chrono::DateTime::parse_from_rfc3339(&r.finished_at).ok(),
+                _ => None,
+            });
+            let remaining = finished.and_then(|f| {
+                let ready_at = f.with_timezone(&chrono::Utc) + chrono::Duration::from_std(rec.backoff.delay).unwrap_or_default();
+                (ready_at - chrono::Utc::now()).to_std().ok().filter(|d| !d.is_zero())
+            });
+            if let Some(left) = remaining {
+                rec.backoff.until = Some(Instant::now() + left);
+                {
                     let msg = format!("back-off {}s restarting failed container={} pod={key}", rec.backoff.delay.as_secs(), c.name);
                     if rec.waiting.as_ref().map(|w| w.0.as_str()) != Some("CrashLoopBackOff") {
                         rec.waiting = Some(("CrashLoopBackOff".into(), msg.clone()));
@@ -422,7 +442,7 @@ impl PodWorker {
                 } else {
                     rec.backoff.delay = BACKOFF_INITIAL;
                 }
-                rec.backoff.until = Some(Instant::now() + rec.backoff.delay);
+                rec.backoff.until = None;
             }
             Err((reason, message)) => {
                 let image_failure = reason == "ErrImagePull" || reason == "ImagePullBackOff";
@@ -502,9 +522,12 @@ impl PodWorker {
         let mounts = crate::volumes::container_mounts_with_env(&self.pod_dir, pod, c, &env).map_err(|e| ("CreateContainerConfigError".to_string(), e.to_string()))?;
         let uid = self.uid.clone();
         let id = format!("{}-{}-{}", &uid, c.name, restart_count);
-        let term_dir = self.pod_dir.join("containers").join(&c.name);
+        // A leftover instance with this id (from a crash mid-start) is replaced.
+        self.agent.runtime.remove(&id);
+        // The termination log lives with the container instance, so it outlasts the sandbox.
+        let term_dir = self.agent.runtime.dir(&id);
         std::fs::create_dir_all(&term_dir).map_err(|e| ("CreateContainerError".to_string(), e.to_string()))?;
-        let term_path = term_dir.join(format!("{restart_count}.termination-log"));
+        let term_path = term_dir.join("termination-log");
         let _ = std::fs::write(&term_path, b"");
         // Writable by whatever user the container runs as, as upstream makes it.
         let _ = std::fs::set_permissions(&term_path, std::os::unix::fs::PermissionsExt::from_mode(0o666));
@@ -546,8 +569,6 @@ impl PodWorker {
             cgroup,
             termination_log: Some(term_path),
         };
-        // A leftover instance with this id (from a crash mid-start) is replaced.
-        self.agent.runtime.remove(&id);
         self.event(pod, false, "Created", format!("Created container: {}", c.name)).await;
         let state = self.agent.runtime.start(&meta, &layers, &config).await.map_err(|e| ("CreateContainerError".to_string(), e))?;
         let rec = self.containers.entry(c.name.clone()).or_default();
@@ -821,7 +842,9 @@ impl PodWorker {
             r.waiting = None;
         }
         self.report(pod).await;
-        self.teardown(pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")).await;
+        if !self.teardown(pod.metadata.namespace.as_deref().unwrap_or(""), pod.metadata.name.as_deref().unwrap_or("")).await {
+            return false;
+        }
         let api: Api<Pod> = Api::namespaced(self.agent.client.clone(), pod.metadata.namespace.as_deref().unwrap_or("default"));
         let dp = DeleteParams {
             grace_period_seconds: Some(0),
@@ -853,21 +876,40 @@ impl PodWorker {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        self.teardown(&ns, &name).await;
-        true
+        self.teardown(&ns, &name).await
     }
 
-    async fn teardown(&mut self, ns: &str, name: &str) {
+    /// Releases the pod's sandbox (network, IP, namespaces, volumes, root filesystems)
+    /// once its containers are stopped for good; logs and exit records stay. Returns
+    /// false when the network could not be detached (tried again on the next pass).
+    async fn release_sandbox(&mut self, ns: &str, name: &str) -> bool {
         for r in self.containers.values_mut() {
             r.probes.clear();
         }
         for m in self.containers.values().flat_map(|r| r.instances.iter()) {
-            self.agent.runtime.remove(&m.id);
+            self.agent.runtime.unmount_rootfs(&m.id);
         }
-        if let Err(e) = crate::sandbox::teardown(&self.pod_dir, ns, name, &self.uid, self.agent.network.as_ref()).await {
-            tracing::warn!("tearing down the sandbox of pod {ns}/{name}: {e}");
+        if self.sandbox.is_some() || crate::sandbox::load(&self.pod_dir).is_some() {
+            if let Err(e) = crate::sandbox::teardown(&self.pod_dir, ns, name, &self.uid, self.agent.network.as_ref()).await {
+                tracing::warn!("tearing down the sandbox of pod {ns}/{name}: {e}");
+                return false;
+            }
         }
         let _ = crate::volumes::teardown(&self.pod_dir);
+        if let Some(s) = self.sandbox.take() {
+            self.released_ips = s.ips;
+        }
+        true
+    }
+
+    /// Removes everything of the pod on this node. Returns false if something must be retried.
+    async fn teardown(&mut self, ns: &str, name: &str) -> bool {
+        if !self.release_sandbox(ns, name).await {
+            return false;
+        }
+        for m in self.containers.values().flat_map(|r| r.instances.iter()) {
+            self.agent.runtime.remove(&m.id);
+        }
         let _ = std::fs::remove_dir_all(&self.pod_dir);
         let logs = self.agent.cfg.log_dir.join(format!("{ns}_{name}_{}", self.uid));
         let _ = std::fs::remove_dir_all(logs);
@@ -875,7 +917,7 @@ impl PodWorker {
         for qos in ["", "burstable/", "besteffort/"] {
             crate::runtime::remove_cgroup_tree(&format!("{root}/kubepods/{qos}pod{}", self.uid));
         }
-        self.sandbox = None;
+        true
     }
 
     fn observed(&self, pod: &Pod) -> BTreeMap<String, Observed> {
@@ -997,9 +1039,10 @@ fn termination_message(c: &Container, m: &ContainerMeta, state: &State) -> Optio
 }
 
 fn read_limited(p: &Path, max: usize) -> Option<String> {
-    let bytes = std::fs::read(p).ok()?;
-    let n = bytes.len().min(max);
-    Some(String::from_utf8_lossy(&bytes[..n]).to_string())
+    use std::io::Read;
+    let mut bytes = Vec::with_capacity(max);
+    std::fs::File::open(p).ok()?.take(max as u64).read_to_end(&mut bytes).ok()?;
+    Some(String::from_utf8_lossy(&bytes).to_string())
 }
 
 fn tail_log(p: &Path, lines: usize, max: usize) -> Option<String> {
@@ -1008,7 +1051,11 @@ fn tail_log(p: &Path, lines: usize, max: usize) -> Option<String> {
     let start = contents.len().saturating_sub(lines);
     let mut out = contents[start..].join("\n");
     if out.len() > max {
-        out = out[out.len() - max..].to_string();
+        let mut cut = out.len() - max;
+        while !out.is_char_boundary(cut) {
+            cut += 1;
+        }
+        out = out[cut..].to_string();
     }
     (!out.is_empty()).then_some(out)
 }

@@ -445,7 +445,7 @@ fn agent_config(a: &AgentArgs, data_dir: &std::path::Path, node_name: String, ca
     let root = data_dir.join("agent");
     let runtime = match &a.container_runtime {
         Some(r) => r.clone(),
-        None => ["runc", "crun"].iter().find_map(|b| find_on_path(b)).ok_or("no OCI runtime (runc or crun) on PATH; install runc")?,
+        None => ["runc", "crun"].iter().find_map(|b| find_on_path(b)).ok_or("no OCI runtime (runc or crun) on PATH: install runc (apt-get install runc), or run without a node agent (--disable-agent)")?,
     };
     let bin_dirs = if a.cni_bin_dir.is_empty() {
         node::cni::DEFAULT_BIN_DIRS.iter().map(PathBuf::from).collect()
