@@ -301,6 +301,7 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> Result<(), String> {
     });
     tokio::spawn(watch_services(agent.clone()));
 
+    recover_after_reboot(&agent).await;
     // Containers left by an earlier run, by pod: adopted by that pod's worker.
     let mut adopted: HashMap<String, Vec<ContainerMeta>> = HashMap::new();
     for m in agent.runtime.list() {
@@ -347,6 +348,49 @@ pub async fn run(client: kube::Client, cfg: AgentConfig) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// After the machine rebooted, nothing the last boot left is alive: no container
+/// process, shim or pinned namespace, and recorded PIDs may now belong to others. Every
+/// container without an exit record is recorded as lost, the runtime's stale state is
+/// dropped, and every sandbox is detached from the network (releasing its IP), so the
+/// pods' workers build new sandboxes and restart their containers.
+async fn recover_after_reboot(agent: &Agent) {
+    let marker = agent.cfg.root.join("boot_id");
+    let previous = std::fs::read_to_string(&marker).unwrap_or_default();
+    let current = agent.machine.boot_id.clone();
+    if previous.trim() == current || current.is_empty() {
+        return;
+    }
+    if !previous.is_empty() {
+        tracing::info!("node agent: the machine rebooted; containers of the last boot are recorded as lost");
+        for m in agent.runtime.list() {
+            let dir = agent.runtime.dir(&m.id);
+            if !dir.join(crate::shim::EXIT_FILE).exists() {
+                let started = std::fs::read_to_string(dir.join(crate::shim::STARTED_FILE)).unwrap_or_default();
+                let rec = crate::shim::ExitRecord {
+                    exit_code: 137,
+                    start_error: Some("The container could not be located when the pod was terminated".into()),
+                    finished_at: crate::shim::now_rfc3339(),
+                    started_at: started.trim().to_string(),
+                    ..Default::default()
+                };
+                if let Ok(bytes) = serde_json::to_vec(&rec) {
+                    let _ = crate::shim::write_atomic(&dir.join(crate::shim::EXIT_FILE), &bytes);
+                }
+            }
+            for stale in ["shim.pid", crate::shim::PID_FILE] {
+                let _ = std::fs::remove_file(dir.join(stale));
+            }
+        }
+        let _ = std::fs::remove_dir_all(agent.runtime.runtime_root());
+        for (uid, dir) in crate::sandbox::pod_dirs(&agent.pods_dir()) {
+            if let Err(e) = crate::sandbox::teardown(&dir, "", "", &uid, agent.network.as_ref()).await {
+                tracing::warn!("releasing the sandbox of pod {uid} from the last boot: {e}");
+            }
+        }
+    }
+    let _ = std::fs::write(&marker, &current);
 }
 
 /// Waits (a minute at most) for the node IPAM controller to give this node a podCIDR.

@@ -245,7 +245,7 @@ fn mount_overlay(target: &Path, layers: &[PathBuf], upper: &Path, work: &Path) -
         .map_err(|e| format!("mounting the container's root filesystem: {e}"))
 }
 
-fn is_mountpoint(p: &Path) -> bool {
+pub(crate) fn is_mountpoint(p: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
     let want = p.display().to_string();
     text.lines().any(|l| l.split(' ').nth(4) == Some(want.as_str()))

@@ -325,6 +325,13 @@ fn unpin(p: &SandboxPaths) {
 pub async fn teardown(pod_dir: &Path, pod_ns: &str, pod_name: &str, pod_uid: &str, network: Option<&cni::Network>) -> Result<(), String> {
     let state = load(pod_dir);
     let p = paths(pod_dir, &state.clone().unwrap_or_default());
+    // A pin that is no longer a mount (the machine rebooted) names no namespace: plugins
+    // must see it as gone, and they do when the path does not exist.
+    if let Some(netns) = p.net_ns.as_ref() {
+        if netns.exists() && !crate::runtime::is_mountpoint(netns) {
+            let _ = std::fs::remove_file(netns);
+        }
+    }
     if let (Some(net), Some(netns), Some(state)) = (network, p.net_ns.as_ref(), state.as_ref()) {
         let a = cni::Attachment {
             container_id: pod_uid,
