@@ -25,6 +25,10 @@ pub struct SandboxState {
     /// The CNI result, passed back to the plugins on DEL.
     #[serde(default)]
     pub cni_result: Value,
+    /// The container ID this sandbox has in CNI (unique per sandbox: plugins name
+    /// their rules after it, and a pod may get a new sandbox).
+    #[serde(default)]
+    pub cni_container_id: String,
     /// hostPort mappings given to CNI on ADD; DEL needs them to remove their rules.
     #[serde(default)]
     pub port_mappings: Vec<(i32, i32, String, String)>,
@@ -124,7 +128,8 @@ async fn build(pod_dir: &Path, pod: &Pod, cfg: &SandboxConfig<'_>, state: &mut S
         state.pause_pid = Some(start_pause(cfg.self_exe, &ns_dir.join("pid")).await?);
     }
     if let (false, Some(net), Some(netns)) = (host_network, cfg.network, p.net_ns.as_ref()) {
-        let attachment = attachment(pod, netns);
+        state.cni_container_id = format!("{}-{}", pod.metadata.uid.as_deref().unwrap_or(""), chrono::Utc::now().timestamp_micros());
+        let attachment = attachment(pod, netns, &state.cni_container_id);
         state.port_mappings = attachment.port_mappings.clone();
         let result = net
             .add(&attachment)
@@ -141,7 +146,9 @@ async fn build(pod_dir: &Path, pod: &Pod, cfg: &SandboxConfig<'_>, state: &mut S
 async fn undo(pod_dir: &Path, pod: &Pod, network: Option<&cni::Network>, state: &SandboxState) {
     let p = paths(pod_dir, state);
     if let (Some(net), Some(netns)) = (network, p.net_ns.as_ref()) {
-        let _ = net.del(&attachment(pod, netns), &state.cni_result).await;
+        if !state.cni_container_id.is_empty() {
+            let _ = net.del(&attachment(pod, netns, &state.cni_container_id), &state.cni_result).await;
+        }
     }
     unpin(&p);
     let _ = rustix::mount::unmount(pod_dir.join("ns").join("pid"), rustix::mount::UnmountFlags::DETACH);
@@ -195,7 +202,7 @@ pub fn pause() -> ! {
     }
 }
 
-fn attachment<'a>(pod: &'a Pod, netns: &'a Path) -> cni::Attachment<'a> {
+fn attachment<'a>(pod: &'a Pod, netns: &'a Path, container_id: &'a str) -> cni::Attachment<'a> {
     let uid = pod.metadata.uid.as_deref().unwrap_or("");
     let mut port_mappings = Vec::new();
     for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
@@ -207,7 +214,7 @@ fn attachment<'a>(pod: &'a Pod, netns: &'a Path) -> cni::Attachment<'a> {
         }
     }
     cni::Attachment {
-        container_id: uid,
+        container_id,
         netns,
         ifname: "eth0",
         namespace: pod.metadata.namespace.as_deref().unwrap_or("default"),
@@ -333,8 +340,9 @@ pub async fn teardown(pod_dir: &Path, pod_ns: &str, pod_name: &str, pod_uid: &st
         }
     }
     if let (Some(net), Some(netns), Some(state)) = (network, p.net_ns.as_ref(), state.as_ref()) {
+        let id = if state.cni_container_id.is_empty() { pod_uid } else { state.cni_container_id.as_str() };
         let a = cni::Attachment {
-            container_id: pod_uid,
+            container_id: id,
             netns,
             ifname: "eth0",
             namespace: pod_ns,
