@@ -195,25 +195,39 @@ impl Runtime {
 
     /// Runs a command in the container (probes, hooks).
     pub async fn exec(&self, id: &str, command: &[String], timeout: Duration) -> std::io::Result<crate::probes::ExecOutput> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let pid_file = self.dir(id).join(format!("exec-{}-{n}.pid", std::process::id()));
         let child = Command::new(&self.runtime)
             .arg("--root")
             .arg(self.runtime_root())
-            .args(["exec", id])
+            .args(["exec", "--pid-file"])
+            .arg(&pid_file)
+            .arg(id)
             .args(command)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()?;
-        match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        let result = match tokio::time::timeout(timeout, child.wait_with_output()).await {
             Ok(out) => {
                 let out = out?;
                 let mut output = out.stdout;
                 output.extend_from_slice(&out.stderr);
                 Ok(crate::probes::ExecOutput { exit_code: out.status.code().unwrap_or(-1), output, timed_out: false })
             }
-            Err(_) => Ok(crate::probes::ExecOutput { exit_code: -1, output: Vec::new(), timed_out: true }),
-        }
+            Err(_) => {
+                // Killing runc leaves the command running in the container: end it too.
+                let pid = std::fs::read_to_string(&pid_file).ok().and_then(|s| s.trim().parse().ok()).and_then(rustix::process::Pid::from_raw);
+                if let Some(pid) = pid {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
+                Ok(crate::probes::ExecOutput { exit_code: -1, output: Vec::new(), timed_out: true })
+            }
+        };
+        let _ = std::fs::remove_file(&pid_file);
+        result
     }
 
     /// Unmounts an exited container's root filesystem, keeping its records.
