@@ -24,8 +24,9 @@ use crate::status::{Instance, Observed};
 const BACKOFF_INITIAL: Duration = Duration::from_secs(10);
 const BACKOFF_MAX: Duration = Duration::from_secs(300);
 const BACKOFF_RESET: Duration = Duration::from_secs(600);
-/// How often a worker looks at its containers without being woken.
-const POLL: Duration = Duration::from_millis(500);
+/// How often a worker looks at its containers without being woken (upstream's PLEG
+/// relists every second).
+const POLL: Duration = Duration::from_secs(1);
 /// How often configMap, secret and downward API volumes are refreshed.
 const VOLUME_REFRESH: Duration = Duration::from_secs(20);
 /// The longest a worker goes without a full pass over its pod.
