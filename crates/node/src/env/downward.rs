@@ -124,38 +124,8 @@ fn format_map(m: Option<&std::collections::BTreeMap<String, String>>) -> String 
         .join("\n")
 }
 
-/// Go's `%q` (strconv.Quote) for the strings that appear in downward API files and
-/// probe messages.
-pub fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if c.is_control() => {
-                if (c as u32) < 0x10000 {
-                    out.push_str(&format!("\\u{:04x}", c as u32))
-                } else {
-                    out.push_str(&format!("\\U{:08x}", c as u32))
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// Go's `%q` (strconv.Quote), shared with the API server's messages.
+pub use api::gofmt::quote as go_quote;
 
 /// Value of `resourceFieldRef` (upstream's ExtractContainerResourceValue after
 /// defaultPodLimitsForDownwardAPI): the named container of the pod, or `current` when
