@@ -171,25 +171,3 @@ pub fn node_object(m: &Machine, s: &NodeSpec, images: Value, now: &str) -> Value
         "status": status(m, s, images, now, None),
     })
 }
-
-/// The first /24 of `cluster_cidr` (the podCIDR a single-node cluster's node gets).
-pub fn first_subnet(cluster_cidr: &str) -> Option<String> {
-    let (base, bits) = cluster_cidr.split_once('/')?;
-    let bits: u8 = bits.parse().ok()?;
-    let ip: std::net::Ipv4Addr = base.parse().ok()?;
-    let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits.min(32)) };
-    let net = u32::from(ip) & mask;
-    Some(format!("{}/{}", std::net::Ipv4Addr::from(net), bits.max(24)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn first_subnet_of_cluster_cidr() {
-        assert_eq!(first_subnet("10.42.0.0/16").as_deref(), Some("10.42.0.0/24"));
-        assert_eq!(first_subnet("10.42.7.9/16").as_deref(), Some("10.42.0.0/24"));
-        assert_eq!(first_subnet("10.42.7.0/25").as_deref(), Some("10.42.7.0/25"));
-    }
-}

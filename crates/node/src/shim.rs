@@ -51,13 +51,9 @@ pub fn now_rfc3339_nano() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
 }
 
-pub fn now_rfc3339_micro() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
+/// Kubernetes times (whole seconds; micro for Leases), as the controllers write them.
+pub use controllers::leader::now_micro as now_rfc3339_micro;
+pub use controllers::runtime::now_rfc3339;
 
 /// Runs the shim to the end of its container. Errors before the container exists are
 /// recorded as a start error so the agent can report them.

@@ -373,7 +373,7 @@ async fn server(args: ServerArgs) -> Result<(), String> {
             let ca = std::fs::read(args.data_dir.join("tls").join("ca.crt")).map_err(|e| format!("reading the cluster CA: {e}"))?;
             let mut cfg = agent_config(&args.agent, &data_dir, name, ca)?;
             // The server's own node takes the first subnet without waiting for the allocator.
-            cfg.pod_cidr = node::node_status::first_subnet(&args.agent.cluster_cidr);
+            cfg.pod_cidr = controllers::nodeipam::Ranges::parse(&args.agent.cluster_cidr).and_then(|r| r.next_free(&Default::default()));
             tokio::spawn(async move {
                 if let Err(e) = node::run(client, cfg).await {
                     tracing::error!("node agent: {e}");
