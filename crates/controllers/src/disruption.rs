@@ -134,6 +134,7 @@ fn scales(c: &Caches) -> Scales {
 /// Runs the disruption controller until the process ends.
 pub async fn run(client: kube::Client, c: Caches) {
     let mut rxs = [c.pdbs.subscribe(), c.pods.subscribe()];
+    let mut budget_rx = [c.pdbs.subscribe()];
     c.pdbs.ready().await;
     c.pods.ready().await;
     loop {
@@ -170,8 +171,15 @@ pub async fn run(client: kube::Client, c: Caches) {
                 }
             }
         }
-        // Pods change constantly in a big cluster: batch them.
-        wait_any(&mut rxs, Duration::from_secs(30), crate::runtime::pace(started, Duration::from_millis(200))).await;
+        if budgets.is_empty() {
+            // Without budgets pod changes matter to nobody: a big cluster's pods churn.
+            wait_any(&mut budget_rx, Duration::from_secs(30), Duration::from_millis(200)).await;
+            rxs.iter_mut().for_each(|rx| rx.mark_unchanged());
+        } else {
+            // Pods change constantly in a big cluster: batch them.
+            wait_any(&mut rxs, Duration::from_secs(30), crate::runtime::pace(started, Duration::from_millis(200))).await;
+            budget_rx[0].mark_unchanged();
+        }
     }
 }
 

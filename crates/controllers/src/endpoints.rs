@@ -3,7 +3,7 @@
 //! addresses, others as not ready), with target ports resolved against each pod's
 //! container ports. Written with the endpoint(slice) controllers' own identities.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
@@ -12,7 +12,7 @@ use kube::api::{Api, DeleteParams, PostParams};
 use serde_json::{json, Value};
 
 use crate::pods::{is_ready, is_terminal, label_map};
-use crate::runtime::{wait_any, Informer};
+use crate::runtime::{wait_any, Change, Informer};
 
 pub const MANAGED_BY: &str = "endpointslice.kubernetes.io/managed-by";
 pub const SLICE_CONTROLLER: &str = "endpointslice-controller.k8s.io";
@@ -284,6 +284,7 @@ pub struct Caches {
 /// are the identities they write as.
 pub async fn run(endpoints_client: kube::Client, slices_client: kube::Client, c: Caches) {
     let mut rxs = [c.services.subscribe(), c.pods.subscribe(), c.endpoints.subscribe(), c.slices.subscribe()];
+    let mut pod_feed = c.pods.feed();
     c.services.ready().await;
     c.pods.ready().await;
     c.endpoints.ready().await;
@@ -330,8 +331,22 @@ pub async fn run(endpoints_client: kube::Client, slices_client: kube::Client, c:
             }
         }
         drop(all_pods);
-        // Pods change constantly in a big cluster: batch them.
-        wait_any(&mut rxs, Duration::from_secs(30), crate::runtime::pace(started, Duration::from_millis(200))).await;
+        // Only pods in namespaces with selecting Services matter; a big cluster's other
+        // pods churn all the time.
+        let selecting: HashSet<String> =
+            services.iter().filter(|s| has_selector(s)).filter_map(|s| s["metadata"]["namespace"].as_str().map(str::to_string)).collect();
+        let counts = |rxs: &[tokio::sync::watch::Receiver<u64>]| [*rxs[0].borrow(), *rxs[2].borrow(), *rxs[3].borrow()];
+        let before = counts(&rxs);
+        loop {
+            wait_any(&mut rxs, Duration::from_secs(30), crate::runtime::pace(started, Duration::from_millis(200))).await;
+            let pods_matter = pod_feed.drain().iter().any(|change| match change {
+                Change::Applied(p) | Change::Deleted(p) => selecting.contains(p.metadata.namespace.as_deref().unwrap_or("")),
+                Change::Relisted => true,
+            });
+            if pods_matter || counts(&rxs) != before || started.elapsed() >= Duration::from_secs(30) {
+                break;
+            }
+        }
     }
 }
 

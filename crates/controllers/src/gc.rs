@@ -27,7 +27,7 @@ pub struct OwnerRef {
 }
 
 /// What the collector knows of one object.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Item {
     pub resource: usize,
     pub namespace: String,
@@ -151,30 +151,41 @@ fn watch_resource(tasks: &mut tokio::task::JoinSet<()>, client: kube::Client, in
         while let Some(ev) = stream.next().await {
             let Ok(ev) = ev else { continue };
             let mut g = graph.lock().unwrap();
-            match ev {
-                watcher::Event::Init => fresh = Some(HashMap::new()),
+            // Most changes (status updates, labels) leave an object's owners, finalizers
+            // and deletion as they were: the collector has nothing new to decide then.
+            let relevant = match ev {
+                watcher::Event::Init => {
+                    fresh = Some(HashMap::new());
+                    false
+                }
                 watcher::Event::InitApply(m) => {
                     if let (Some(f), Some(it)) = (fresh.as_mut(), item(index, &m)) {
                         f.insert(it.uid.clone(), it);
                     }
+                    false
                 }
                 watcher::Event::InitDone => {
                     g.retain(|_, it| it.resource != index);
                     g.extend(fresh.take().unwrap_or_default());
+                    true
                 }
-                watcher::Event::Apply(m) => {
-                    if let Some(it) = item(index, &m) {
+                watcher::Event::Apply(m) => match item(index, &m) {
+                    Some(it) => {
+                        let relevant = match g.get(&it.uid) {
+                            Some(old) => *old != it,
+                            None => !it.owners.is_empty() || !it.finalizers.is_empty() || it.deleting,
+                        };
                         g.insert(it.uid.clone(), it);
+                        relevant
                     }
-                }
-                watcher::Event::Delete(m) => {
-                    if let Some(uid) = &m.metadata.uid {
-                        g.remove(uid);
-                    }
-                }
-            }
+                    None => false,
+                },
+                watcher::Event::Delete(m) => m.metadata.uid.as_ref().is_some_and(|uid| g.remove(uid).is_some()),
+            };
             drop(g);
-            tx.send_modify(|n| *n += 1);
+            if relevant {
+                tx.send_modify(|n| *n += 1);
+            }
         }
     });
 }

@@ -2,7 +2,8 @@
 //! selector, adopting orphans and releasing pods that no longer match, and report how
 //! many exist, are ready and are available.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 use api::selector::LabelSelector;
@@ -13,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::events::{Involved, Recorder};
 use crate::pods::{self, controller_of, is_active, label_map};
-use crate::runtime::{wait_any, Expectations, Informer};
+use crate::runtime::{wait_any, Change, Expectations, Informer};
 
 /// Upstream's burstReplicas: at most this many creates or deletes per pass.
 const BURST: usize = 500;
@@ -322,6 +323,93 @@ pub fn api_message(e: &kube::Error) -> String {
     }
 }
 
+/// The pods of each owner and the active orphans of each namespace, kept current from
+/// the pod informer's feed, so a pass looks only at the owners something happened to
+/// instead of indexing every pod of the cluster again.
+#[derive(Default)]
+struct PodIndex {
+    /// Pod uid → the pod and the uid of its controller.
+    pods: HashMap<String, (Arc<Pod>, Option<String>)>,
+    owned: HashMap<String, HashMap<String, Arc<Pod>>>,
+    orphans: HashMap<String, HashMap<String, Arc<Pod>>>,
+}
+
+/// What changes touched: owners (by uid) and namespaces whose orphans changed.
+#[derive(Default)]
+struct Touched {
+    owners: HashSet<String>,
+    namespaces: HashSet<String>,
+}
+
+impl Touched {
+    fn note(&mut self, pod: &Pod, owner: &Option<String>) {
+        match owner {
+            Some(o) => {
+                self.owners.insert(o.clone());
+            }
+            None => {
+                self.namespaces.insert(pod.metadata.namespace.clone().unwrap_or_default());
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.owners.is_empty() && self.namespaces.is_empty()
+    }
+}
+
+fn remove_from(map: &mut HashMap<String, HashMap<String, Arc<Pod>>>, key: &str, uid: &str) {
+    if let Some(m) = map.get_mut(key) {
+        m.remove(uid);
+        if m.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+impl PodIndex {
+    fn remove(&mut self, uid: &str, touched: &mut Touched) {
+        let Some((pod, owner)) = self.pods.remove(uid) else { return };
+        match &owner {
+            Some(o) => remove_from(&mut self.owned, o, uid),
+            None => remove_from(&mut self.orphans, pod.metadata.namespace.as_deref().unwrap_or(""), uid),
+        }
+        touched.note(&pod, &owner);
+    }
+
+    fn put(&mut self, pod: Arc<Pod>, touched: &mut Touched) {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        self.remove(&uid, touched);
+        let owner = controller_of(&pod.metadata).map(|c| c.uid.clone());
+        touched.note(&pod, &owner);
+        match &owner {
+            Some(o) => {
+                self.owned.entry(o.clone()).or_default().insert(uid.clone(), pod.clone());
+            }
+            None if is_active(&pod) => {
+                let ns = pod.metadata.namespace.clone().unwrap_or_default();
+                self.orphans.entry(ns).or_default().insert(uid.clone(), pod.clone());
+            }
+            None => {}
+        }
+        self.pods.insert(uid, (pod, owner));
+    }
+}
+
+/// A change to an owner, by its uid.
+fn uid_change<K: kube::Resource>(c: Change<K>) -> Change<String> {
+    let uid = |o: &K| o.meta().uid.clone().unwrap_or_default();
+    match c {
+        Change::Applied(o) => Change::Applied(Arc::new(uid(&o))),
+        Change::Deleted(o) => Change::Deleted(Arc::new(uid(&o))),
+        Change::Relisted => Change::Relisted,
+    }
+}
+
+/// Every owner is looked at this often even if nothing happened to it (pods become
+/// available minReadySeconds after Ready; expectations expire).
+const FULL_PASS: Duration = Duration::from_secs(5);
+
 /// Runs the ReplicaSet and ReplicationController controllers until the process ends;
 /// `writers` are the identities each writes as.
 pub async fn run(writers: (kube::Client, kube::Client), pods: Informer<Pod>, sets: Informer<ReplicaSet>, rcs: Informer<ReplicationController>) {
@@ -330,38 +418,65 @@ pub async fn run(writers: (kube::Client, kube::Client), pods: Informer<Pod>, set
     let rc_rec = Recorder::new(rc_client.clone(), "replication-controller");
     let mut expectations = Expectations::default();
     let mut rxs = [pods.subscribe(), sets.subscribe(), rcs.subscribe()];
+    let (mut pod_feed, mut set_feed, mut rc_feed) = (pods.feed(), sets.feed(), rcs.feed());
     pods.ready().await;
     sets.ready().await;
     rcs.ready().await;
+    let mut index = PodIndex::default();
+    let mut relist = true;
+    let mut last_full: Option<std::time::Instant> = None;
     loop {
         let started = std::time::Instant::now();
         let now = chrono::Utc::now();
-        let all_pods = pods.list();
-        let mut owned: HashMap<&str, Vec<&Pod>> = HashMap::new();
-        let mut orphans: HashMap<&str, Vec<&Pod>> = HashMap::new();
-        let mut by_uid: HashMap<&str, &Pod> = HashMap::new();
-        for p in all_pods.iter() {
-            let p: &Pod = p;
-            by_uid.insert(p.metadata.uid.as_deref().unwrap_or(""), p);
-            match controller_of(&p.metadata) {
-                Some(c) => owned.entry(c.uid.as_str()).or_default().push(p),
-                None if is_active(p) => orphans.entry(p.metadata.namespace.as_deref().unwrap_or("")).or_default().push(p),
-                None => {}
+        let mut touched = Touched::default();
+        for change in pod_feed.drain() {
+            match change {
+                Change::Applied(p) => index.put(p, &mut touched),
+                Change::Deleted(p) => index.remove(p.metadata.uid.as_deref().unwrap_or(""), &mut touched),
+                Change::Relisted => relist = true,
             }
         }
+        let mut full = last_full.is_none_or(|t| t.elapsed() >= FULL_PASS);
+        let owner_changes = set_feed.drain().into_iter().map(uid_change).chain(rc_feed.drain().into_iter().map(uid_change));
+        for change in owner_changes {
+            match change {
+                Change::Applied(uid) => {
+                    touched.owners.insert(uid.to_string());
+                }
+                Change::Deleted(uid) => expectations.forget(&uid),
+                Change::Relisted => full = true,
+            }
+        }
+        if relist {
+            // Events before the feed started, or a relisted watch: index from the cache.
+            index = PodIndex::default();
+            for p in pods.list() {
+                index.put(p, &mut Touched::default());
+            }
+            relist = false;
+            full = true;
+        }
+        if full {
+            last_full = Some(started);
+        }
         let mut owners: Vec<Owner> = Vec::new();
-        owners.extend(sets.list().iter().filter_map(|s| Owner::from_value("ReplicaSet", "apps/v1", &serde_json::to_value(&**s).ok()?)));
-        owners.extend(rcs.list().iter().filter_map(|s| Owner::from_value("ReplicationController", "v1", &serde_json::to_value(&**s).ok()?)));
+        if full || !touched.is_empty() {
+            let wanted = |m: &kube::api::ObjectMeta| {
+                full || touched.owners.contains(m.uid.as_deref().unwrap_or("")) || touched.namespaces.contains(m.namespace.as_deref().unwrap_or(""))
+            };
+            owners.extend(sets.list().iter().filter(|s| wanted(&s.metadata)).filter_map(|s| Owner::from_value("ReplicaSet", "apps/v1", &serde_json::to_value(&**s).ok()?)));
+            owners.extend(rcs.list().iter().filter(|s| wanted(&s.metadata)).filter_map(|s| Owner::from_value("ReplicationController", "v1", &serde_json::to_value(&**s).ok()?)));
+        }
         let mut work = Vec::new();
         for owner in &owners {
-            let seen = |uid: &str| by_uid.contains_key(uid);
-            let gone = |uid: &str| by_uid.get(uid).is_none_or(|p| p.metadata.deletion_timestamp.is_some());
+            let seen = |uid: &str| index.pods.contains_key(uid);
+            let gone = |uid: &str| index.pods.get(uid).is_none_or(|(p, _)| p.metadata.deletion_timestamp.is_some());
             if !expectations.satisfied(&owner.uid, seen, gone) {
                 continue;
             }
-            let mine = owned.get(owner.uid.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            let strays = orphans.get(owner.namespace.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            let plan = plan(owner, mine, strays, now);
+            let mine: Vec<&Pod> = index.owned.get(owner.uid.as_str()).map(|m| m.values().map(|p| &**p).collect()).unwrap_or_default();
+            let strays: Vec<&Pod> = index.orphans.get(owner.namespace.as_str()).map(|m| m.values().map(|p| &**p).collect()).unwrap_or_default();
+            let plan = plan(owner, &mine, &strays, now);
             if plan != Plan::default() {
                 work.push((owner, plan));
             }
@@ -369,10 +484,14 @@ pub async fn run(writers: (kube::Client, kube::Client), pods: Informer<Pod>, set
         // Pace by the planning time only: waiting on writes costs no CPU.
         let planned = started.elapsed();
         if !work.is_empty() {
-            let by_name: HashMap<(&str, &str), &Pod> = all_pods
-                .iter()
-                .map(|p| ((p.metadata.namespace.as_deref().unwrap_or(""), p.metadata.name.as_deref().unwrap_or("")), &**p))
-                .collect();
+            let mut by_name: HashMap<(&str, &str), &Pod> = HashMap::new();
+            for (owner, _) in &work {
+                let mine = index.owned.get(owner.uid.as_str()).into_iter().flat_map(|m| m.values());
+                let strays = index.orphans.get(owner.namespace.as_str()).into_iter().flat_map(|m| m.values());
+                for p in mine.chain(strays) {
+                    by_name.insert((p.metadata.namespace.as_deref().unwrap_or(""), p.metadata.name.as_deref().unwrap_or("")), &**p);
+                }
+            }
             let mut done: Vec<Done> = Vec::new();
             for chunk in work.chunks_mut(16) {
                 let mut batch = Vec::new();
@@ -386,9 +505,7 @@ pub async fn run(writers: (kube::Client, kube::Client), pods: Informer<Pod>, set
                 expectations.expect(&d.owner, d.created, d.deleted);
             }
         }
-        drop(all_pods);
-        // Pods become available minReadySeconds after Ready: look again at least that soon.
-        wait_any(&mut rxs, Duration::from_secs(5), Duration::from_millis(50).max(planned * 4)).await;
+        wait_any(&mut rxs, FULL_PASS, Duration::from_millis(50).max(planned * 4)).await;
     }
 }
 

@@ -37,8 +37,42 @@ pub struct Informer<K: kube::Resource<DynamicType = ()> + 'static> {
     /// Set once the first full list is in the store. (Our own flag: kube's
     /// `Store::wait_until_ready` can leave one of several concurrent waiters asleep.)
     listed: tokio::sync::watch::Receiver<bool>,
+    /// Subscribers to single changes (see `feed`).
+    feeds: Feeds<K>,
     /// The watch stops when the last clone of the informer goes.
     _watch: Arc<AbortOnDrop>,
+}
+
+type Feeds<K> = Arc<std::sync::Mutex<Vec<tokio::sync::mpsc::UnboundedSender<Change<K>>>>>;
+
+/// One change an informer saw, for controllers that work on what changed instead of
+/// looking at the whole cache each time.
+pub enum Change<K> {
+    Applied(Arc<K>),
+    Deleted(Arc<K>),
+    /// The watch listed everything again: anything may have changed.
+    Relisted,
+}
+
+/// The changes an informer sees from the moment `Informer::feed` was called.
+pub struct Feed<K> {
+    rx: tokio::sync::mpsc::UnboundedReceiver<Change<K>>,
+}
+
+impl<K> Feed<K> {
+    /// Every change received so far, without waiting.
+    pub fn drain(&mut self) -> Vec<Change<K>> {
+        let mut out = Vec::new();
+        while let Ok(c) = self.rx.try_recv() {
+            out.push(c);
+        }
+        out
+    }
+
+    /// Waits for the next change (None once the informer is gone).
+    pub async fn next(&mut self) -> Option<Change<K>> {
+        self.rx.recv().await
+    }
 }
 
 /// Aborts a task when dropped.
@@ -61,20 +95,39 @@ where
         // Controllers never read managedFields: dropping them keeps large caches small.
         let slim = watcher(api, config).modify(|o: &mut K| o.meta_mut().managed_fields = None);
         let stream = reflector::reflector(writer, slim).default_backoff();
+        let feeds: Feeds<K> = Arc::default();
+        let (store, task_feeds) = (reader.clone(), feeds.clone());
         let task = tokio::spawn(async move {
             let mut stream = std::pin::pin!(stream);
             while let Some(ev) = stream.next().await {
-                match ev {
-                    Err(e) => tracing::debug!("informer watch: {e}"),
+                let change = match ev {
+                    Err(e) => {
+                        tracing::debug!("informer watch: {e}");
+                        None
+                    }
                     Ok(watcher::Event::InitDone) => {
                         listed_tx.send_replace(true);
+                        Some(Change::Relisted)
                     }
-                    Ok(_) => {}
+                    // The store holds the object now: share its copy.
+                    Ok(watcher::Event::Apply(o)) => store.get(&reflector::ObjectRef::from_obj(&o)).map(Change::Applied),
+                    Ok(watcher::Event::Delete(o)) => Some(Change::Deleted(Arc::new(o))),
+                    Ok(_) => None,
+                };
+                if let Some(change) = change {
+                    send_change(&task_feeds, change);
                 }
                 tx.send_modify(|n| *n += 1);
             }
         });
-        Informer { store: reader, changes, listed, _watch: Arc::new(AbortOnDrop(task.abort_handle())) }
+        Informer { store: reader, changes, listed, feeds, _watch: Arc::new(AbortOnDrop(task.abort_handle())) }
+    }
+
+    /// A feed of every later change, one by one.
+    pub fn feed(&self) -> Feed<K> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.feeds.lock().unwrap().push(tx);
+        Feed { rx }
     }
 
     /// A receiver that sees every later change.
@@ -92,6 +145,19 @@ where
     /// Every object, cloned out of the cache.
     pub fn list(&self) -> Vec<Arc<K>> {
         self.store.state()
+    }
+}
+
+fn send_change<K>(feeds: &Feeds<K>, change: Change<K>) {
+    let mut feeds = feeds.lock().unwrap();
+    feeds.retain(|f| !f.is_closed());
+    for f in feeds.iter() {
+        let copy = match &change {
+            Change::Applied(o) => Change::Applied(o.clone()),
+            Change::Deleted(o) => Change::Deleted(o.clone()),
+            Change::Relisted => Change::Relisted,
+        };
+        let _ = f.send(copy);
     }
 }
 
