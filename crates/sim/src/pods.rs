@@ -86,17 +86,113 @@ pub fn running_status(pod: &Pod, node: &SimNode, pod_ip: &str) -> Value {
     json!({"status": status})
 }
 
+/// A pod as the simulated kubelet reads it from its watch: only what it acts on is
+/// decoded (managed fields, most of the spec and the whole status are skipped), which
+/// is most of the cost of following every bound pod of a big cluster.
+#[derive(Clone, Debug)]
+pub struct LeanPod(pub Pod);
+
+impl<'de> serde::Deserialize<'de> for LeanPod {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use k8s_openapi::api::core::v1::{Container, PodSpec, PodStatus};
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+        #[derive(serde::Deserialize, Default)]
+        #[serde(rename_all = "camelCase", default)]
+        struct Meta {
+            name: Option<String>,
+            namespace: Option<String>,
+            uid: Option<String>,
+            resource_version: Option<String>,
+            deletion_timestamp: Option<Time>,
+        }
+        #[derive(serde::Deserialize, Default)]
+        #[serde(rename_all = "camelCase", default)]
+        struct RawContainer {
+            name: String,
+            image: Option<String>,
+        }
+        #[derive(serde::Deserialize, Default)]
+        #[serde(rename_all = "camelCase", default)]
+        struct Spec {
+            node_name: Option<String>,
+            host_network: Option<bool>,
+            containers: Vec<RawContainer>,
+            init_containers: Option<Vec<RawContainer>>,
+        }
+        #[derive(serde::Deserialize, Default)]
+        #[serde(rename_all = "camelCase", default)]
+        struct Status {
+            phase: Option<String>,
+            #[serde(rename = "podIP")]
+            pod_ip: Option<String>,
+            qos_class: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            #[serde(default)]
+            metadata: Meta,
+            spec: Option<Spec>,
+            status: Option<Status>,
+        }
+        let raw = Raw::deserialize(d)?;
+        let container = |c: RawContainer| Container { name: c.name, image: c.image, ..Default::default() };
+        let m = raw.metadata;
+        Ok(LeanPod(Pod {
+            metadata: kube::api::ObjectMeta {
+                name: m.name,
+                namespace: m.namespace,
+                uid: m.uid,
+                resource_version: m.resource_version,
+                deletion_timestamp: m.deletion_timestamp,
+                ..Default::default()
+            },
+            spec: raw.spec.map(|s| PodSpec {
+                node_name: s.node_name,
+                host_network: s.host_network,
+                containers: s.containers.into_iter().map(container).collect(),
+                init_containers: s.init_containers.map(|i| i.into_iter().map(container).collect()),
+                ..Default::default()
+            }),
+            status: raw.status.map(|s| PodStatus { phase: s.phase, pod_ip: s.pod_ip, qos_class: s.qos_class, ..Default::default() }),
+        }))
+    }
+}
+
+impl kube::Resource for LeanPod {
+    type DynamicType = ();
+    type Scope = k8s_openapi::NamespaceResourceScope;
+
+    fn kind(_: &()) -> std::borrow::Cow<'_, str> {
+        Pod::kind(&())
+    }
+    fn group(_: &()) -> std::borrow::Cow<'_, str> {
+        Pod::group(&())
+    }
+    fn version(_: &()) -> std::borrow::Cow<'_, str> {
+        Pod::version(&())
+    }
+    fn plural(_: &()) -> std::borrow::Cow<'_, str> {
+        Pod::plural(&())
+    }
+    fn meta(&self) -> &kube::api::ObjectMeta {
+        &self.0.metadata
+    }
+    fn meta_mut(&mut self) -> &mut kube::api::ObjectMeta {
+        &mut self.0.metadata
+    }
+}
+
 /// Watches every bound pod and does the simulated nodes' part until the process ends.
 pub async fn run(client: kube::Client, nodes: Arc<HashMap<String, SimNode>>) {
     let counters: Arc<HashMap<String, AtomicU64>> = Arc::new(nodes.keys().map(|n| (n.clone(), AtomicU64::new(0))).collect());
     let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
     let limit = Arc::new(Semaphore::new(crate::CONCURRENCY));
     let cfg = watcher::Config::default().fields("spec.nodeName!=");
-    let stream = watcher(Api::<Pod>::all(client.clone()), cfg).default_backoff().touched_objects();
+    let stream = watcher(Api::<LeanPod>::all(client.clone()), cfg).default_backoff().touched_objects();
     let mut stream = std::pin::pin!(stream);
     while let Some(ev) = stream.next().await {
         let pod = match ev {
-            Ok(p) => p,
+            Ok(LeanPod(p)) => p,
             Err(e) => {
                 tracing::debug!("sim pod watch: {e}");
                 continue;
@@ -129,13 +225,16 @@ async fn execute(
     let ns = pod.metadata.namespace.clone().unwrap_or_default();
     let name = pod.metadata.name.clone().unwrap_or_default();
     let node_name = pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
-    let api: Api<Pod> = Api::namespaced(client.clone(), &ns);
     match work {
         Work::Start => {
             let node = &nodes[&node_name];
             let n = counters[&node_name].fetch_add(1, Ordering::Relaxed);
             let patch = running_status(pod, node, &node.pod_ip(n));
-            api.patch_status(&name, &PatchParams::default(), &Patch::Merge(patch)).await.map(|_| ())
+            // The reply (the whole pod) is not needed: skip decoding it.
+            let req = kube::core::Request::new(Api::<Pod>::namespaced(client.clone(), &ns).resource_url())
+                .patch_subresource("status", &name, &PatchParams::default(), &Patch::Merge(patch))
+                .map_err(kube::Error::BuildRequest)?;
+            client.request_text(req).await.map(|_| ())
         }
         Work::Release => {
             let dp = DeleteParams {
@@ -143,7 +242,7 @@ async fn execute(
                 preconditions: Some(Preconditions { uid: pod.metadata.uid.clone(), resource_version: None }),
                 ..Default::default()
             };
-            match api.delete(&name, &dp).await {
+            match Api::<Pod>::namespaced(client.clone(), &ns).delete(&name, &dp).await {
                 Ok(_) => Ok(()),
                 Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => Ok(()),
                 Err(e) => Err(e),
@@ -177,5 +276,25 @@ mod tests {
         assert_eq!(work_for(&pod, &nodes), Some(Work::Release));
         pod.spec.as_mut().unwrap().node_name = Some("elsewhere".into());
         assert_eq!(work_for(&pod, &nodes), None);
+    }
+
+    #[test]
+    fn lean_pods_keep_what_the_simulated_kubelet_reads() {
+        let LeanPod(pod) = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": "ns", "uid": "u", "resourceVersion": "7", "labels": {"a": "b"},
+                         "managedFields": [{"manager": "m", "operation": "Update", "fieldsV1": {"f:spec": {}}}]},
+            "spec": {"nodeName": "sim-1", "containers": [{"name": "c", "image": "busybox", "env": [{"name": "X", "value": "1"}]}],
+                     "initContainers": [{"name": "i", "image": "init"}]},
+            "status": {"phase": "Running", "podIP": "10.0.0.2", "qosClass": "BestEffort", "conditions": [{"type": "Ready", "status": "True"}]}
+        }))
+        .unwrap();
+        assert_eq!(pod.metadata.resource_version.as_deref(), Some("7"));
+        assert!(pod.metadata.managed_fields.is_none() && pod.metadata.labels.is_none());
+        let spec = pod.spec.as_ref().unwrap();
+        assert_eq!((spec.node_name.as_deref(), spec.containers[0].image.as_deref()), (Some("sim-1"), Some("busybox")));
+        assert_eq!(spec.init_containers.as_ref().unwrap()[0].name, "i");
+        let status = pod.status.as_ref().unwrap();
+        assert_eq!((status.phase.as_deref(), status.pod_ip.as_deref()), (Some("Running"), Some("10.0.0.2")));
     }
 }
