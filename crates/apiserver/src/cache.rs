@@ -31,7 +31,62 @@ pub struct CachedObject {
     pub rev: i64,
     pub json: Bytes,
     /// Name, namespace, labels and the fields any kind's field selectors read.
-    pub attrs: Value,
+    pub attrs: Attrs,
+}
+
+/// What scoping and selectors read of an object. The few fields read on every request
+/// are kept as strings; the rest (labels and every field some field selector reads) as
+/// compact JSON, parsed only when a request selects by it: held as parsed maps, these
+/// cost more memory than the object's own JSON.
+#[derive(Debug)]
+pub struct Attrs {
+    name: Box<str>,
+    namespace: Box<str>,
+    api_version: Box<str>,
+    /// `spec.nodeName` (pods, volume attachments), which the Node authorizer scans by.
+    node_name: Box<str>,
+    deleting: bool,
+    json: Box<[u8]>,
+}
+
+impl Attrs {
+    pub fn of(value: &Value) -> Attrs {
+        let s = |v: &Value| Box::<str>::from(v.as_str().unwrap_or(""));
+        let selectable = attrs_of(value);
+        Attrs {
+            name: s(&value["metadata"]["name"]),
+            namespace: s(&value["metadata"]["namespace"]),
+            api_version: s(&value["apiVersion"]),
+            node_name: s(&value["spec"]["nodeName"]),
+            deleting: !value["metadata"]["deletionTimestamp"].is_null(),
+            json: serde_json::to_vec(&selectable).unwrap_or_default().into_boxed_slice(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+
+    pub fn node_name(&self) -> &str {
+        &self.node_name
+    }
+
+    pub fn is_deleting(&self) -> bool {
+        self.deleting
+    }
+
+    /// Everything selectors read, as an object shaped like the original.
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(&self.json).unwrap_or_default()
+    }
 }
 
 /// The paths (besides metadata's name, namespace, labels and uid) that field selectors
@@ -105,7 +160,7 @@ impl CachedObject {
     pub fn from_value(key: String, rev: i64, mut value: Value) -> Option<Arc<CachedObject>> {
         crate::objects::set_resource_version(&mut value, rev);
         let json = Bytes::from(serde_json::to_vec(&value).ok()?);
-        Some(Arc::new(CachedObject { key, rev, json, attrs: attrs_of(&value) }))
+        Some(Arc::new(CachedObject { key, rev, json, attrs: Attrs::of(&value) }))
     }
 
     /// The whole object, parsed from its bytes.
@@ -114,7 +169,7 @@ impl CachedObject {
     }
 
     pub fn namespace(&self) -> &str {
-        crate::objects::namespace(&self.attrs)
+        self.attrs.namespace()
     }
 }
 

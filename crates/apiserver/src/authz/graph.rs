@@ -18,7 +18,7 @@ impl CacheGraph<'_> {
     /// Pods bound to `node`, in `namespace` or everywhere.
     fn pods_on(&self, node: &str, namespace: Option<&str>) -> Vec<std::sync::Arc<crate::cache::CachedObject>> {
         let mut pods = self.list("pods", namespace);
-        pods.retain(|p| p.attrs["spec"]["nodeName"].as_str() == Some(node));
+        pods.retain(|p| p.attrs.node_name() == node);
         pods
     }
 }
@@ -33,22 +33,21 @@ impl NodeGraph for CacheGraph<'_> {
             Vertex::Pod => self
                 .pods_on(node_name, Some(namespace))
                 .iter()
-                .any(|p| str_field(&p.attrs, "metadata", "name") == name),
+                .any(|p| p.attrs.name() == name),
             Vertex::PersistentVolume => {
                 // node <- pod <- claim <- volume
                 self.pods_on(node_name, None).iter().any(|p| {
-                    let ns = str_field(&p.attrs, "metadata", "namespace");
+                    let ns = p.attrs.namespace();
                     let claims = node::pod_references(&p.value()).claims;
                     self.list("persistentvolumeclaims", Some(ns)).iter().any(|c| {
-                        claims.iter().any(|n| n == str_field(&c.attrs, "metadata", "name"))
-                            && str_field(&c.attrs, "spec", "volumeName") == name
+                        claims.iter().any(|n| n == c.attrs.name()) && str_field(&c.value(), "spec", "volumeName") == name
                     })
                 })
             }
             Vertex::VolumeAttachment => self
                 .list("storage.k8s.io/volumeattachments", None)
                 .iter()
-                .any(|v| str_field(&v.attrs, "metadata", "name") == name && str_field(&v.attrs, "spec", "nodeName") == node_name),
+                .any(|v| v.attrs.name() == name && v.attrs.node_name() == node_name),
             _ => self.pods_on(node_name, Some(namespace)).iter().any(|p| node::pod_uses(&p.value(), kind, name)),
         }
     }

@@ -75,7 +75,7 @@ async fn take_disruption(req: &Req, pod: &Value, dry_run: bool) -> ApiResult<()>
                 ))
             }
         };
-        let (b, bname) = (&budget.value(), objects::name(&budget.attrs));
+        let (b, bname) = (&budget.value(), budget.attrs.name());
         let generation = b["metadata"]["generation"].as_i64().unwrap_or(0);
         if b["status"]["observedGeneration"].as_i64().unwrap_or(0) < generation {
             return Err(too_many_requests(format!("The disruption budget {bname} is still being processed by the server.")));

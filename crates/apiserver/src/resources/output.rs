@@ -23,7 +23,7 @@ pub fn served_value<'a>(def: &ResourceDef, obj: &'a Value) -> std::borrow::Cow<'
 }
 
 fn needs_conversion(def: &ResourceDef, obj: &CachedObject) -> bool {
-    obj.attrs.get("apiVersion").and_then(Value::as_str) != Some(def.api_version().as_str())
+    obj.attrs.api_version() != def.api_version()
 }
 
 /// The JSON bytes of an object as served.

@@ -57,7 +57,14 @@ impl Filter {
         Ok(Filter { labels, fields, group: req.def.group, resource: req.def.plural })
     }
 
-    pub fn matches(&self, obj: &Value) -> bool {
+    pub fn matches(&self, attrs: &crate::cache::Attrs) -> bool {
+        if self.labels.is_empty() && self.fields.is_empty() {
+            return true;
+        }
+        self.matches_value(&attrs.value())
+    }
+
+    fn matches_value(&self, obj: &Value) -> bool {
         if !self.labels.matches(crate::objects::labels(obj)) {
             return false;
         }

@@ -129,9 +129,9 @@ impl Watcher {
         }
     }
 
-    fn in_scope(&self, obj: &Value) -> bool {
+    fn in_scope(&self, attrs: &crate::cache::Attrs) -> bool {
         match &self.namespace {
-            Some(ns) => crate::objects::namespace(obj) == ns,
+            Some(ns) => attrs.namespace() == ns,
             None => true,
         }
     }

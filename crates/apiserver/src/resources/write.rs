@@ -113,7 +113,7 @@ async fn check_namespace_lifecycle(req: &Req, name: &str) -> ApiResult<()> {
     let ns = req.srv.cache.resource(ns_def.storage).get(&ns_def.key("", req.ns()));
     match ns {
         None => Err(ApiError::namespace_not_found(req.ns())),
-        Some(ns) if objects::is_deleting(&ns.attrs) => {
+        Some(ns) if ns.attrs.is_deleting() => {
             let n = req.ns();
             Err(ApiError::forbidden(format!(
                 "{} \"{name}\" is forbidden: unable to create new content in namespace {n} because it is being terminated",
@@ -671,7 +671,7 @@ pub async fn delete_collection(req: &Req) -> ApiResult<Reply> {
         .list(&prefix)
         .into_iter()
         .filter(|o| filter.matches(&o.attrs))
-        .map(|o| (o.namespace().to_string(), objects::name(&o.attrs).to_string()))
+        .map(|o| (o.namespace().to_string(), o.attrs.name().to_string()))
         .collect();
     let mut items = Vec::new();
     for (ns, name) in names {
