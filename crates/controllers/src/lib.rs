@@ -84,7 +84,7 @@ pub async fn run(clients: Clients, ca_pem: String, settings: Settings) {
     let client = clients.informers.clone();
     let mut tasks = tokio::task::JoinSet::new();
     let all = watcher::Config::default;
-    let pods: Informer<Pod> = Informer::new(Api::all(client.clone()), all());
+    let pods: Informer<Pod> = Informer::slimmed(Api::all(client.clone()), all(), pods::slim);
     let replicasets: Informer<ReplicaSet> = Informer::new(Api::all(client.clone()), all());
     let rcs: Informer<ReplicationController> = Informer::new(Api::all(client.clone()), all());
     let deployments: Informer<Deployment> = Informer::new(Api::all(client.clone()), all());

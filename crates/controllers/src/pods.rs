@@ -73,3 +73,60 @@ pub fn tolerates(t: &Toleration, taint: &Taint) -> bool {
         _ => false,
     }
 }
+
+/// Keeps of a pod only what the controllers read (identity, labels and owners; node,
+/// tolerations, host name and container ports; phase, conditions, IPs and restart
+/// counts): a big cluster's pods are held in memory once per controller manager.
+pub fn slim(pod: &mut Pod) {
+    use k8s_openapi::api::core::v1::{Container, ContainerStatus, PodSpec, PodStatus};
+    pod.metadata.annotations = None;
+    if let Some(spec) = pod.spec.take() {
+        let containers = spec.containers.into_iter().map(|c| Container { name: c.name, ports: c.ports, ..Default::default() }).collect();
+        pod.spec = Some(PodSpec {
+            containers,
+            node_name: spec.node_name,
+            tolerations: spec.tolerations,
+            hostname: spec.hostname,
+            subdomain: spec.subdomain,
+            host_network: spec.host_network,
+            ..Default::default()
+        });
+    }
+    if let Some(status) = pod.status.take() {
+        let statuses = status.container_statuses.map(|all| {
+            all.into_iter().map(|c| ContainerStatus { name: c.name, ready: c.ready, restart_count: c.restart_count, ..Default::default() }).collect()
+        });
+        pod.status = Some(PodStatus {
+            phase: status.phase,
+            conditions: status.conditions,
+            pod_ip: status.pod_ip,
+            pod_ips: status.pod_ips,
+            container_statuses: statuses,
+            ..Default::default()
+        });
+    }
+}
+
+#[cfg(test)]
+mod slim_tests {
+    use super::*;
+
+    #[test]
+    fn slim_pods_keep_what_controllers_read() {
+        let mut pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "p", "labels": {"app": "a"}, "annotations": {"big": "x"}},
+            "spec": {"nodeName": "n1", "hostname": "h", "tolerations": [{"operator": "Exists"}],
+                     "containers": [{"name": "c", "image": "i", "env": [{"name": "E", "value": "v"}], "ports": [{"name": "http", "containerPort": 80}]}],
+                     "volumes": [{"name": "v", "emptyDir": {}}]},
+            "status": {"phase": "Running", "podIP": "10.0.0.1", "conditions": [{"type": "Ready", "status": "True"}],
+                       "containerStatuses": [{"name": "c", "ready": true, "restartCount": 3, "image": "i", "imageID": "x"}]}
+        }))
+        .unwrap();
+        slim(&mut pod);
+        let spec = pod.spec.as_ref().unwrap();
+        assert!(spec.volumes.is_none() && spec.containers[0].env.is_none() && pod.metadata.annotations.is_none());
+        assert_eq!(spec.containers[0].ports.as_ref().unwrap()[0].container_port, 80);
+        assert_eq!((node_name(&pod), restarts(&pod), is_ready(&pod), phase(&pod)), ("n1", 3, true, "Running"));
+        assert_eq!(pod.metadata.labels.as_ref().unwrap()["app"], "a");
+    }
+}

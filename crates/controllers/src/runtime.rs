@@ -89,12 +89,21 @@ where
     K: kube::Resource<DynamicType = ()> + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + Sync + 'static,
 {
     pub fn new(api: Api<K>, config: watcher::Config) -> Self {
+        Self::slimmed(api, config, |_| {})
+    }
+
+    /// An informer whose cache holds objects with only what controllers read:
+    /// `slim` drops the rest of each object as it arrives.
+    pub fn slimmed(api: Api<K>, config: watcher::Config, slim: fn(&mut K)) -> Self {
         let (reader, writer) = reflector::store();
         let (tx, changes) = tokio::sync::watch::channel(0u64);
         let (listed_tx, listed) = tokio::sync::watch::channel(false);
         // Controllers never read managedFields: dropping them keeps large caches small.
-        let slim = watcher(api, config).modify(|o: &mut K| o.meta_mut().managed_fields = None);
-        let stream = reflector::reflector(writer, slim).default_backoff();
+        let slimmed = watcher(api, config).modify(move |o: &mut K| {
+            o.meta_mut().managed_fields = None;
+            slim(o);
+        });
+        let stream = reflector::reflector(writer, slimmed).default_backoff();
         let feeds: Feeds<K> = Arc::default();
         let (store, task_feeds) = (reader.clone(), feeds.clone());
         let task = tokio::spawn(async move {
