@@ -253,19 +253,30 @@ async fn execute(client: &kube::Client, rec: &Recorder, owner: &Owner, plan: Pla
         }
         let results = futures_util::future::join_all(results).await;
         let mut failed = false;
+        // Events are written side by side: one after another, they would pace the creates.
+        let involved = owner.involved();
+        let mut events = Vec::new();
         for r in results {
             match r {
                 Ok(p) => {
                     let name = p.metadata.name.clone().unwrap_or_default();
                     created.push(p.metadata.uid.unwrap_or_default());
-                    rec.normal(&owner.involved(), "SuccessfulCreate", format!("Created pod: {name}")).await;
+                    events.push(("Normal", "SuccessfulCreate", format!("Created pod: {name}")));
                 }
                 Err(e) => {
                     failed = true;
-                    rec.warning(&owner.involved(), "FailedCreate", format!("Error creating: {}", api_message(&e))).await;
+                    events.push(("Warning", "FailedCreate", format!("Error creating: {}", api_message(&e))));
                 }
             }
         }
+        let (rec, involved) = (&rec, &involved);
+        futures_util::future::join_all(events.into_iter().map(|(ty, reason, message)| async move {
+            match ty {
+                "Normal" => rec.normal(involved, reason, message).await,
+                _ => rec.warning(involved, reason, message).await,
+            }
+        }))
+        .await;
         if failed {
             break;
         }
@@ -283,15 +294,18 @@ async fn execute(client: &kube::Client, rec: &Recorder, owner: &Owner, plan: Pla
         }
         results.extend(futures_util::future::join_all(batch).await);
     }
+    let involved = owner.involved();
+    let mut events = Vec::new();
     for (name, uid, r) in results {
         match r {
             Ok(_) => {
                 deleted.push(uid.clone());
-                rec.normal(&owner.involved(), "SuccessfulDelete", format!("Deleted pod: {name}")).await;
+                events.push(format!("Deleted pod: {name}"));
             }
             Err(e) => tracing::debug!("deleting pod {name}: {e}"),
         }
     }
+    futures_util::future::join_all(events.into_iter().map(|message| rec.normal(&involved, "SuccessfulDelete", message))).await;
     if let Some(status) = plan.status {
         // An update of the status subresource from the cached object: a stale cache
         // gets a conflict, and the next pass tries again from fresh state.

@@ -244,6 +244,7 @@ struct AgentArgs {
     max_pods: u32,
 }
 
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
