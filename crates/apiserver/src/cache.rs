@@ -20,6 +20,12 @@ use crate::status::{ApiError, ApiResult};
 const HISTORY_TTL: Duration = Duration::from_secs(150);
 const HISTORY_CAP: usize = 10_000;
 const WATCHER_BUFFER: usize = 8192;
+/// A watcher resuming further back than the cached history is replayed from the store,
+/// unless that means more than this many revisions: then it is told its version is too
+/// old (410) and relists, as upstream's watch cache answers. A busy cluster writes
+/// thousands of revisions a second, and replaying all of them for a client that fell
+/// behind costs more memory and CPU than its relist.
+const REPLAY_LIMIT: i64 = 20_000;
 
 /// An object as served: its JSON bytes (with `metadata.resourceVersion` set) and the
 /// few fields selectors and scoping read. The full object is parsed from the bytes when
@@ -449,6 +455,9 @@ impl WatchCache {
         let Some(upto) = complete_after else { return Ok(Subscription { initial, live }) };
         // The watcher starts before the cached history: replay the gap from the store.
         let rv = rv.unwrap_or_default();
+        if upto - rv > REPLAY_LIMIT {
+            return Err(ApiError::expired(format!("too old resource version: {rv} ({upto})")));
+        }
         let prefix = format!("/registry/{}/", rc.storage);
         let older = self.store.events(&prefix, rv, upto).await.map_err(|e| match e {
             store::StoreError::Compacted(c) => ApiError::expired(format!("too old resource version: {rv} ({c})")),
