@@ -177,7 +177,9 @@ pub trait PostFilterPlugin: Plugin {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeScore {
-    pub name: String,
+    /// Shared with the snapshot's node: a cycle scores hundreds of nodes, and copying
+    /// each name into a fresh string cost more than some plugins' scoring.
+    pub name: Arc<str>,
     pub score: i64,
 }
 
@@ -188,6 +190,14 @@ pub trait ScorePlugin: Plugin {
         Status::success()
     }
     fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status>;
+    /// Scores every node of `nodes` into `scores` (same positions; a failed score counts
+    /// 0). Plugins whose per-node work repeats per-cycle work (reading the cycle state,
+    /// resolving names) override it to do that once; the scores must be those of `score`.
+    fn score_nodes(&self, state: &CycleState, pod: &Pod, nodes: &[&NodeInfo], scores: &mut [NodeScore]) {
+        for (s, n) in scores.iter_mut().zip(nodes) {
+            s.score = self.score(state, pod, n).unwrap_or(0);
+        }
+    }
     /// NormalizeScore: brings raw scores into [0, MAX_NODE_SCORE].
     fn normalize_score(&self, _state: &CycleState, _pod: &Pod, _scores: &mut [NodeScore]) {}
 }

@@ -198,14 +198,12 @@ pub fn prioritize_nodes(
     }
     let mut totals = vec![0i64; nodes.len()];
     // One scratch list, names filled once, reused by every plugin.
-    let mut scores: Vec<NodeScore> = nodes.iter().map(|n| NodeScore { name: n.name().to_string(), score: 0 }).collect();
+    let mut scores: Vec<NodeScore> = nodes.iter().map(|n| NodeScore { name: n.shared_name().clone(), score: 0 }).collect();
     for (pl, weight) in &profile.score {
         if state.skip_score_plugins.contains(pl.name()) {
             continue;
         }
-        for (s, n) in scores.iter_mut().zip(nodes) {
-            s.score = pl.score(state, pod, n).unwrap_or(0);
-        }
+        pl.score_nodes(state, pod, nodes, &mut scores);
         pl.normalize_score(state, pod, &mut scores);
         for (total, s) in totals.iter_mut().zip(&scores) {
             *total += s.score.clamp(MIN_NODE_SCORE, MAX_NODE_SCORE) * weight;
@@ -220,8 +218,9 @@ pub fn prioritize_nodes(
 /// The highest-scoring node; ties broken by `tie_break` over the tied nodes in order.
 pub fn select_host(scores: &[NodeScore], tie_break: u64) -> String {
     let Some(best) = scores.iter().map(|s| s.score).max() else { return String::new() };
-    let ties: Vec<&NodeScore> = scores.iter().filter(|s| s.score == best).collect();
-    ties[(tie_break % ties.len() as u64) as usize].name.clone()
+    let tied = || scores.iter().filter(|s| s.score == best);
+    let pick = (tie_break % tied().count() as u64) as usize;
+    tied().nth(pick).map_or_else(String::new, |s| s.name.to_string())
 }
 
 /// Runs PostFilter plugins until one succeeds; returns its result and the message.

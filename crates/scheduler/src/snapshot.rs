@@ -5,10 +5,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Node, Pod, PodSpec, PodStatus, Taint};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::affinity_terms::PodAffinityTerms;
-use crate::index::{PodLabelIndex, PodRef, TopologyCache, TopologyDomains};
+use crate::index::{FastMap, PodLabelIndex, PodRef, TopologyCache, TopologyDomains};
 use crate::labels::{NamespaceLabels, Selector};
 use crate::resource::{pod_requests, Defaults, Resource};
 
@@ -47,22 +48,68 @@ pub fn pod_host_ports(pod: &Pod) -> Vec<HostPort> {
     out
 }
 
-/// A pod on a node with its precomputed requests and affinity terms.
+/// A pod on a node with its precomputed requests and affinity terms. The pod is shared
+/// (`Arc`): the shell's view of the cluster and every snapshot built from it hold the
+/// same copy, and cloning a `PodInfo` copies no pod.
 #[derive(Debug, Clone)]
 pub struct PodInfo {
-    pub pod: Pod,
+    pub pod: Arc<Pod>,
     pub requests: Resource,
     pub non_zero_requests: Resource,
     /// Parsed podAffinity/podAntiAffinity, `None` when the pod has neither.
     pub affinity: Option<Arc<PodAffinityTerms>>,
+    /// The host ports its containers ask for.
+    pub host_ports: Vec<HostPort>,
 }
 
 impl PodInfo {
-    pub fn new(pod: Pod) -> PodInfo {
+    pub fn new(pod: impl Into<Arc<Pod>>) -> PodInfo {
+        let pod = pod.into();
         let requests = pod_requests(&pod, Defaults::None);
         let non_zero_requests = pod_requests(&pod, Defaults::NonZero);
         let affinity = PodAffinityTerms::of(&pod).map(Arc::new);
-        PodInfo { pod, requests, non_zero_requests, affinity }
+        let host_ports = pod_host_ports(&pod);
+        PodInfo { pod, requests, non_zero_requests, affinity, host_ports }
+    }
+
+    /// The info of a pod placed on a node, holding a trimmed copy of the pod: what
+    /// plugins read of pods already placed (identity, labels, owners, deletion,
+    /// priority, affinity, phase, conditions). Requests, host ports and affinity terms
+    /// are computed from the full pod first; the containers, whose k8s-openapi form alone
+    /// takes 2 KiB per container, are not kept. The trimmed pod must not be scheduled
+    /// or given to [`PodInfo::new`] again.
+    pub fn placed(pod: &Pod, node: &str) -> PodInfo {
+        let m = &pod.metadata;
+        let trimmed = Pod {
+            metadata: ObjectMeta {
+                name: m.name.clone(),
+                namespace: m.namespace.clone(),
+                uid: m.uid.clone(),
+                labels: m.labels.clone(),
+                owner_references: m.owner_references.clone(),
+                creation_timestamp: m.creation_timestamp.clone(),
+                deletion_timestamp: m.deletion_timestamp.clone(),
+                ..Default::default()
+            },
+            spec: Some(PodSpec {
+                node_name: Some(node.to_string()),
+                priority: pod.spec.as_ref().and_then(|s| s.priority),
+                affinity: pod.spec.as_ref().and_then(|s| s.affinity.clone()),
+                ..Default::default()
+            }),
+            status: pod.status.as_ref().map(|s| PodStatus {
+                phase: s.phase.clone(),
+                conditions: s.conditions.clone(),
+                ..Default::default()
+            }),
+        };
+        PodInfo {
+            pod: Arc::new(trimmed),
+            requests: pod_requests(pod, Defaults::None),
+            non_zero_requests: pod_requests(pod, Defaults::NonZero),
+            affinity: PodAffinityTerms::of(pod).map(Arc::new),
+            host_ports: pod_host_ports(pod),
+        }
     }
 
     pub fn priority(&self) -> i32 {
@@ -87,7 +134,14 @@ pub fn controller_uid(pod: &Pod) -> Option<&str> {
 /// A node and what is already placed on it.
 #[derive(Debug, Clone)]
 pub struct NodeInfo {
-    pub node: Node,
+    /// Shared with the shell's view of the cluster: building a snapshot copies no node.
+    pub node: Arc<Node>,
+    /// The node's name, shared by the per-node scores of every cycle instead of copied.
+    name: Arc<str>,
+    /// `spec.unschedulable` and whether it has taints, read by filters on every node:
+    /// kept here so most nodes are decided without touching the `Node` itself.
+    unschedulable: bool,
+    tainted: bool,
     pub pods: Vec<PodInfo>,
     pub allocatable: Resource,
     /// Sum of the pods' requests (missing requests count as zero).
@@ -102,14 +156,19 @@ pub struct NodeInfo {
 }
 
 impl NodeInfo {
-    pub fn new(node: Node) -> NodeInfo {
+    pub fn new(node: impl Into<Arc<Node>>) -> NodeInfo {
+        let node = node.into();
         let allocatable = node
             .status
             .as_ref()
             .and_then(|s| s.allocatable.as_ref())
             .map(Resource::from_list)
             .unwrap_or_default();
+        let spec = node.spec.as_ref();
         NodeInfo {
+            name: node.metadata.name.as_deref().unwrap_or("").into(),
+            unschedulable: spec.and_then(|s| s.unschedulable).unwrap_or(false),
+            tainted: spec.and_then(|s| s.taints.as_ref()).is_some_and(|t| !t.is_empty()),
             node,
             pods: Vec::new(),
             allocatable,
@@ -122,7 +181,25 @@ impl NodeInfo {
     }
 
     pub fn name(&self) -> &str {
-        self.node.metadata.name.as_deref().unwrap_or("")
+        &self.name
+    }
+
+    /// `spec.unschedulable` (cordoned).
+    pub fn unschedulable(&self) -> bool {
+        self.unschedulable
+    }
+
+    /// `spec.taints`.
+    pub fn taints(&self) -> &[Taint] {
+        if !self.tainted {
+            return &[];
+        }
+        self.node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or(&[])
+    }
+
+    /// The node's name as a shared string (cheap to clone).
+    pub fn shared_name(&self) -> &Arc<str> {
+        &self.name
     }
 
     pub fn labels(&self) -> Option<&BTreeMap<String, String>> {
@@ -134,14 +211,14 @@ impl NodeInfo {
         self.labels().and_then(|l| l.get(key)).map(String::as_str)
     }
 
-    pub fn add_pod(&mut self, pod: Pod) {
+    pub fn add_pod(&mut self, pod: impl Into<Arc<Pod>>) {
         self.add_pod_info(PodInfo::new(pod));
     }
 
     pub fn add_pod_info(&mut self, info: PodInfo) {
         self.requested.add(&info.requests);
         self.non_zero_requested.add(&info.non_zero_requests);
-        self.used_ports.extend(pod_host_ports(&info.pod));
+        self.used_ports.extend(info.host_ports.iter().cloned());
         let at = self.pods.len();
         if info.affinity.is_some() {
             self.pods_with_affinity.push(at);
@@ -158,8 +235,8 @@ impl NodeInfo {
         let info = self.pods.remove(idx);
         self.requested.sub(&info.requests);
         self.non_zero_requested.sub(&info.non_zero_requests);
-        for hp in pod_host_ports(&info.pod) {
-            if let Some(i) = self.used_ports.iter().position(|u| *u == hp) {
+        for hp in &info.host_ports {
+            if let Some(i) = self.used_ports.iter().position(|u| u == hp) {
                 self.used_ports.remove(i);
             }
         }
@@ -180,7 +257,8 @@ pub fn pod_key(pod: &Pod) -> String {
     )
 }
 
-fn is_terminal(pod: &Pod) -> bool {
+/// Succeeded or Failed: the pod holds no resources on its node any more.
+pub fn is_terminal(pod: &Pod) -> bool {
     matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"))
 }
 
@@ -193,7 +271,7 @@ pub struct Snapshot {
     pub nodes: Vec<NodeInfo>,
     /// Labels of namespaces, for `namespaceSelector` (see [`NamespaceLabels`]).
     pub namespace_labels: NamespaceLabels,
-    by_name: HashMap<String, usize>,
+    by_name: FastMap<Arc<str>, usize>,
     pod_labels: PodLabelIndex,
     by_controller: HashMap<String, Vec<PodRef>>,
     pod_count: usize,
@@ -208,17 +286,24 @@ impl Snapshot {
     /// Builds a snapshot from nodes and pods; pods bound to a node (`spec.nodeName`) that
     /// have not terminated are counted on that node, as upstream's scheduler cache does.
     pub fn new(nodes: Vec<Node>, pods: impl IntoIterator<Item = Pod>) -> Snapshot {
-        let mut snap = Snapshot { nodes: nodes.into_iter().map(NodeInfo::new).collect(), ..Default::default() };
-        snap.by_name = snap.nodes.iter().enumerate().map(|(i, n)| (n.name().to_string(), i)).collect();
+        let mut snap = Snapshot::with_nodes(nodes.into_iter().map(Arc::new));
         for pod in pods {
             if is_terminal(&pod) {
                 continue;
             }
             let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("");
             if let Some(&i) = snap.by_name.get(node) {
-                snap.add(i, pod);
+                snap.add(i, PodInfo::new(pod));
             }
         }
+        snap
+    }
+
+    /// A snapshot of these nodes without pods; pods are added with [`Snapshot::assume`]
+    /// or [`Snapshot::place`]. Nodes are shared, not copied.
+    pub fn with_nodes(nodes: impl IntoIterator<Item = Arc<Node>>) -> Snapshot {
+        let mut snap = Snapshot { nodes: nodes.into_iter().map(NodeInfo::new).collect(), ..Default::default() };
+        snap.by_name = snap.nodes.iter().enumerate().map(|(i, n)| (n.shared_name().clone(), i)).collect();
         snap
     }
 
@@ -231,18 +316,31 @@ impl Snapshot {
         self.index_of(name).map(|i| &self.nodes[i])
     }
 
-    /// Records a pod as placed on a node (the shell's "assume" after a decision).
+    /// Records a pod as placed on a node (the shell's "assume" after a decision); the
+    /// pod's `spec.nodeName` is set to the node.
     pub fn assume(&mut self, mut pod: Pod, node: &str) -> bool {
         let Some(i) = self.index_of(node) else { return false };
         pod.spec.get_or_insert_with(Default::default).node_name = Some(node.to_string());
-        self.add(i, pod);
+        self.add(i, PodInfo::new(pod));
         true
     }
 
-    fn add(&mut self, node: usize, pod: Pod) {
+    /// Counts a pod on a node whatever its `spec.nodeName` says, sharing the pod (no
+    /// plugin reads the nodeName of pods already placed). Terminated pods are skipped,
+    /// as in [`Snapshot::new`].
+    pub fn place(&mut self, info: PodInfo, node: &str) -> bool {
+        let Some(i) = self.index_of(node) else { return false };
+        if is_terminal(&info.pod) {
+            return false;
+        }
+        self.add(i, info);
+        true
+    }
+
+    fn add(&mut self, node: usize, pod: PodInfo) {
         let info = &mut self.nodes[node];
         let at = PodRef { node: node as u32, pod: info.pods.len() as u32 };
-        info.add_pod(pod);
+        info.add_pod_info(pod);
         let added = &info.pods[at.pod as usize];
         self.pod_labels.insert(added.pod.metadata.labels.iter().flatten(), at);
         if let Some(uid) = controller_uid(&added.pod) {

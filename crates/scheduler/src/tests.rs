@@ -285,3 +285,80 @@ fn large_clusters_search_a_rotating_sample() {
     let (feasible, _) = find_nodes_that_fit(&mut CycleState::default(), &p, &snap, &profile);
     assert_eq!(feasible[0].name(), "n100");
 }
+
+#[test]
+fn placed_pods_count_like_full_ones() {
+    // Placing the trimmed copy (what the shell keeps) and the full pod give the same
+    // decisions for the next pods: same requests, ports, labels, owner and anti-affinity.
+    let existing = pod("e")
+        .container(&[("cpu", "3")])
+        .host_port(8080, "TCP", "")
+        .label("app", "web")
+        .owner("rs-1")
+        .pod_anti_affinity(affinity_term(&[("app", "web")], HOSTNAME))
+        .build();
+    let nodes = || vec![node("a").build(), node("b").build()];
+    let mut full = Snapshot::new(nodes(), vec![]);
+    full.assume(existing.clone(), "a");
+    let mut trimmed = Snapshot::new(nodes(), vec![]);
+    let info = PodInfo::placed(&existing, "a");
+    assert!(info.pod.spec.as_ref().unwrap().containers.is_empty());
+    assert_eq!(info.pod.spec.as_ref().unwrap().node_name.as_deref(), Some("a"));
+    assert!(trimmed.place(info, "a"));
+    for s in [&full, &trimmed] {
+        let a = s.get("a").unwrap();
+        assert_eq!((a.requested.milli_cpu, a.used_ports.len(), a.pods_with_required_anti_affinity.len()), (3000, 1, 1));
+    }
+    let next = [
+        pod("cpu").container(&[("cpu", "2")]).build(),
+        pod("port").host_port(8080, "TCP", "").build(),
+        pod("web").label("app", "web").build(),
+        pod("web2").label("app", "web").owner("rs-1").build(),
+    ];
+    for p in &next {
+        assert_eq!(run(p, &full).ok(), run(p, &trimmed).ok(), "{:?}", p.metadata.name);
+        assert_eq!(run(p, &trimmed).ok().as_deref(), Some("b"));
+    }
+}
+
+#[test]
+fn batch_scoring_matches_per_node_scoring() {
+    use crate::framework::ScorePlugin;
+    use crate::plugins::resource_allocation::ResourceSpec;
+    use crate::plugins::{BalancedAllocation, Fit};
+    let resources = vec![
+        ResourceSpec { name: "cpu".into(), weight: 1 },
+        ResourceSpec { name: "memory".into(), weight: 2 },
+        ResourceSpec { name: "ephemeral-storage".into(), weight: 1 },
+        ResourceSpec { name: "example.com/gpu".into(), weight: 3 },
+        ResourceSpec { name: "example.com/fpga".into(), weight: 1 },
+    ];
+    let nodes = vec![
+        node("a").build(),
+        node("b").alloc("example.com/gpu", "4").alloc("memory", "2Gi").build(),
+        node("c").alloc("cpu", "0").alloc("example.com/gpu", "1").build(),
+    ];
+    let placed = vec![pod("x").container(&[("cpu", "1"), ("example.com/gpu", "1")]).on_node("b").build()];
+    let snap = Snapshot::new(nodes, placed);
+    let pods = [
+        pod("p").container(&[("cpu", "500m"), ("memory", "1Gi"), ("example.com/gpu", "1")]).build(),
+        pod("q").container(&[]).build(),
+        pod("r").container(&[("ephemeral-storage", "10Gi")]).build(),
+    ];
+    let fit = Fit { resources: resources.clone() };
+    let balanced = BalancedAllocation { resources };
+    let plugins: [&dyn ScorePlugin; 2] = [&fit, &balanced];
+    let nodes: Vec<&NodeInfo> = snap.nodes.iter().collect();
+    for p in &pods {
+        for pl in plugins {
+            let mut state = CycleState::default();
+            if pl.pre_score(&mut state, p, &nodes, &snap).is_skip() {
+                continue;
+            }
+            let each: Vec<i64> = nodes.iter().map(|n| pl.score(&state, p, n).unwrap()).collect();
+            let mut batch: Vec<NodeScore> = nodes.iter().map(|n| NodeScore { name: n.name().into(), score: -1 }).collect();
+            pl.score_nodes(&state, p, &nodes, &mut batch);
+            assert_eq!(batch.iter().map(|s| s.score).collect::<Vec<_>>(), each, "{} {:?}", pl.name(), p.metadata.name);
+        }
+    }
+}

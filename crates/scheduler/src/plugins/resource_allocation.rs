@@ -68,6 +68,74 @@ pub fn with_score_inputs<R>(
     f(&requested[..n], &allocatable[..n])
 }
 
+/// Where one scored resource's amounts live in a [`NodeInfo`], resolved once per cycle.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Cpu,
+    Memory,
+    EphemeralStorage,
+    /// Another resource, by its position in the scored resources.
+    Named(usize),
+    /// A scalar resource the pod does not request: excluded from scoring.
+    Skip,
+}
+
+/// The scorer's inputs for one pod with resource names resolved up front, so that
+/// scoring each node is arithmetic only. Same values as [`with_score_inputs`].
+pub struct ScoreInputs<'a> {
+    resources: &'a [ResourceSpec],
+    slots: Vec<(Slot, i64)>,
+    use_requested: bool,
+}
+
+impl<'a> ScoreInputs<'a> {
+    pub fn new(resources: &'a [ResourceSpec], pod_reqs: &[i64], use_requested: bool) -> ScoreInputs<'a> {
+        let slots = resources
+            .iter()
+            .zip(pod_reqs)
+            .enumerate()
+            .map(|(i, (spec, &req))| {
+                let slot = match spec.name.as_str() {
+                    n if req == 0 && is_scalar_resource(n) => Slot::Skip,
+                    CPU => Slot::Cpu,
+                    MEMORY => Slot::Memory,
+                    EPHEMERAL_STORAGE => Slot::EphemeralStorage,
+                    _ => Slot::Named(i),
+                };
+                (slot, req)
+            })
+            .collect();
+        ScoreInputs { resources, slots, use_requested }
+    }
+
+    /// Calls `f(requested, allocatable)` for a node (see [`with_score_inputs`]).
+    pub fn with<R>(&self, node: &NodeInfo, f: impl FnOnce(&[i64], &[i64]) -> R) -> R {
+        let n = self.slots.len();
+        if n > INLINE {
+            let reqs: Vec<i64> = self.slots.iter().map(|s| s.1).collect();
+            return with_score_inputs(node, self.resources, &reqs, self.use_requested, f);
+        }
+        let requested = if self.use_requested { &node.requested } else { &node.non_zero_requested };
+        let (mut req, mut alloc) = ([0i64; INLINE], [0i64; INLINE]);
+        for (i, &(slot, pod_request)) in self.slots.iter().enumerate() {
+            let (a, r) = match slot {
+                Slot::Skip => (0, 0),
+                Slot::Cpu => (node.allocatable.milli_cpu, requested.milli_cpu + pod_request),
+                Slot::Memory => (node.allocatable.memory, requested.memory + pod_request),
+                Slot::EphemeralStorage => (node.allocatable.ephemeral_storage, node.requested.ephemeral_storage + pod_request),
+                Slot::Named(at) => {
+                    let name = self.resources[at].name.as_str();
+                    (node.allocatable.get(name), node.requested.get(name) + pod_request)
+                }
+            };
+            if a != 0 {
+                (alloc[i], req[i]) = (a, r);
+            }
+        }
+        f(&req[..n], &alloc[..n])
+    }
+}
+
 /// Requested and allocatable vectors for the scorer (zeros for skipped resources).
 pub fn score_inputs(node: &NodeInfo, resources: &[ResourceSpec], pod_reqs: &[i64], use_requested: bool) -> (Vec<i64>, Vec<i64>) {
     let mut requested = vec![0; resources.len()];

@@ -26,7 +26,7 @@ fn tolerations(pod: &Pod) -> &[Toleration] {
 
 impl FilterPlugin for TaintToleration {
     fn filter(&self, _: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
-        let taints = node.node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or(&[]);
+        let taints = node.taints();
         let hard = |t: &k8s_openapi::api::core::v1::Taint| t.effect == "NoSchedule" || t.effect == "NoExecute";
         match find_untolerated(taints, tolerations(pod), hard) {
             None => Status::success(),
@@ -40,12 +40,15 @@ impl FilterPlugin for TaintToleration {
 
 impl ScorePlugin for TaintToleration {
     fn score(&self, _: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
+        let taints = node.taints();
+        if taints.is_empty() {
+            return Ok(0);
+        }
         let prefer: Vec<Toleration> = tolerations(pod)
             .iter()
             .filter(|t| matches!(t.effect.as_deref(), None | Some("") | Some("PreferNoSchedule")))
             .cloned()
             .collect();
-        let taints = node.node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or(&[]);
         let count = taints
             .iter()
             .filter(|t| t.effect == "PreferNoSchedule" && !tolerations_tolerate(&prefer, t))

@@ -49,22 +49,24 @@ pub(super) fn pre_filter(state: &mut CycleState, pod: &Pod, snapshot: &Snapshot)
     // Every key of the incoming terms gets counters up front, so that preemption's
     // updates find them even where nothing matched yet.
     let (mut affinity, mut anti_affinity) = (TopologyCounts::default(), TopologyCounts::default());
-    terms.required_affinity.iter().for_each(|t| _ = affinity.ensure_key(snapshot, &t.topology_key));
-    terms.required_anti_affinity.iter().for_each(|t| _ = anti_affinity.ensure_key(snapshot, &t.topology_key));
+    let affinity_keys: Vec<usize> =
+        terms.required_affinity.iter().map(|t| affinity.ensure_key(snapshot, &t.topology_key)).collect();
+    let anti_affinity_keys: Vec<usize> =
+        terms.required_anti_affinity.iter().map(|t| anti_affinity.ensure_key(snapshot, &t.topology_key)).collect();
     if let Some(first) = terms.required_affinity.first() {
         // A pod matching all terms matches the first: its selector narrows the search.
         snapshot.for_each_pod_matching(&first.selector, |n, p| {
             if matches_all(&terms.required_affinity, &p.pod, &ns_labels) {
-                for t in &terms.required_affinity {
-                    affinity.add_at(snapshot, n, &t.topology_key, 1);
+                for &k in &affinity_keys {
+                    affinity.add_at_key(k, n, 1);
                 }
             }
         });
     }
-    for t in &terms.required_anti_affinity {
+    for (t, &k) in terms.required_anti_affinity.iter().zip(&anti_affinity_keys) {
         snapshot.for_each_pod_matching(&t.selector, |n, p| {
             if t.matches_namespace(p.pod.metadata.namespace.as_deref().unwrap_or(""), &ns_labels) {
-                anti_affinity.add_at(snapshot, n, &t.topology_key, 1);
+                anti_affinity.add_at_key(k, n, 1);
             }
         });
     }

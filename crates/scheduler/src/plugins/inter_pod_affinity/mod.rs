@@ -82,7 +82,13 @@ impl TopologyCounts {
     /// has the key.
     pub fn add_at(&mut self, snapshot: &Snapshot, node: usize, key: &str, delta: i64) {
         let i = self.ensure_key(snapshot, key);
-        let k = &mut self.keys[i];
+        self.add_at_key(i, node, delta);
+    }
+
+    /// Like [`TopologyCounts::add_at`] for a key position from
+    /// [`TopologyCounts::ensure_key`]: loops over many pods resolve their term's key once.
+    pub fn add_at_key(&mut self, key: usize, node: usize, delta: i64) {
+        let k = &mut self.keys[key];
         if let Some(d) = k.domains.of_node(node) {
             k.add(d, delta);
         }

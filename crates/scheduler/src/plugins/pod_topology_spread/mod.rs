@@ -134,7 +134,7 @@ impl Constraint {
             return false;
         }
         if self.honor_node_taints {
-            let taints = node.node.spec.as_ref().and_then(|s| s.taints.as_deref()).unwrap_or(&[]);
+            let taints = node.taints();
             let tolerations = pod.spec.as_ref().and_then(|s| s.tolerations.as_deref()).unwrap_or(&[]);
             let hard = |t: &Taint| t.effect == "NoSchedule" || t.effect == "NoExecute";
             if find_untolerated(taints, tolerations, hard).is_some() {

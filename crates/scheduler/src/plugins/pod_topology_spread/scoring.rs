@@ -142,7 +142,7 @@ pub(super) fn score(state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i6
 /// ignored nodes get 0.
 pub(super) fn normalize_score(state: &CycleState, scores: &mut [NodeScore]) {
     let Ok(s) = read(state) else { return };
-    let ignored = |n: &NodeScore| !s.ignored_nodes.is_empty() && s.ignored_nodes.contains(&n.name);
+    let ignored = |n: &NodeScore| !s.ignored_nodes.is_empty() && s.ignored_nodes.contains(&*n.name);
     let (mut min, mut max) = (i64::MAX, 0i64);
     for n in scores.iter().filter(|n| !ignored(n)) {
         min = min.min(n.score);
