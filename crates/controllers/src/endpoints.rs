@@ -289,8 +289,13 @@ pub async fn run(endpoints_client: kube::Client, slices_client: kube::Client, c:
     c.pods.ready().await;
     c.endpoints.ready().await;
     c.slices.ready().await;
+    // Services, Endpoints and EndpointSlices changed since a pass began when their
+    // change counters moved (taken before the pass reads the caches, so nothing that
+    // changes during a pass is missed).
+    let counts = |rxs: &[tokio::sync::watch::Receiver<u64>]| [*rxs[0].borrow(), *rxs[2].borrow(), *rxs[3].borrow()];
     loop {
         let started = std::time::Instant::now();
+        let before = counts(&rxs);
         let services: Vec<Value> = c.services.list().iter().filter_map(|s| serde_json::to_value(&**s).ok()).collect();
         let all_pods = c.pods.list();
         let mut pods_by_ns: HashMap<&str, Vec<&Pod>> = HashMap::new();
@@ -335,8 +340,6 @@ pub async fn run(endpoints_client: kube::Client, slices_client: kube::Client, c:
         // pods churn all the time.
         let selecting: HashSet<String> =
             services.iter().filter(|s| has_selector(s)).filter_map(|s| s["metadata"]["namespace"].as_str().map(str::to_string)).collect();
-        let counts = |rxs: &[tokio::sync::watch::Receiver<u64>]| [*rxs[0].borrow(), *rxs[2].borrow(), *rxs[3].borrow()];
-        let before = counts(&rxs);
         loop {
             wait_any(&mut rxs, Duration::from_secs(30), crate::runtime::pace(started, Duration::from_millis(200))).await;
             let pods_matter = pod_feed.drain().iter().any(|change| match change {
