@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::resource_allocation::{default_resources, pod_request_list, with_score_inputs, ResourceSpec, ScoreInputs};
+use super::resource_allocation::{cycle_requests, default_resources, pod_request_list, with_score_inputs, ResourceSpec, ScoreInputs};
 use crate::framework::{CycleState, NodeScore, Plugin, ScorePlugin, Status, MAX_NODE_SCORE};
 use crate::snapshot::{NodeInfo, Snapshot};
 
@@ -60,27 +60,13 @@ impl ScorePlugin for BalancedAllocation {
     }
 
     fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
-        let computed;
-        let reqs = match state.read::<Vec<i64>>(PRE_SCORE_KEY) {
-            Some(r) => r,
-            None => {
-                computed = pod_request_list(pod, &self.resources, true);
-                &computed
-            }
-        };
-        Ok(with_score_inputs(node, &self.resources, reqs, true, balanced_score))
+        let reqs = cycle_requests(state, PRE_SCORE_KEY, pod, &self.resources, true);
+        Ok(with_score_inputs(node, &self.resources, &reqs, true, balanced_score))
     }
 
     fn score_nodes(&self, state: &CycleState, pod: &Pod, nodes: &[&NodeInfo], scores: &mut [NodeScore]) {
-        let computed;
-        let reqs = match state.read::<Vec<i64>>(PRE_SCORE_KEY) {
-            Some(r) => r,
-            None => {
-                computed = pod_request_list(pod, &self.resources, true);
-                &computed
-            }
-        };
-        let inputs = ScoreInputs::new(&self.resources, reqs, true);
+        let reqs = cycle_requests(state, PRE_SCORE_KEY, pod, &self.resources, true);
+        let inputs = ScoreInputs::new(&self.resources, &reqs, true);
         for (s, n) in scores.iter_mut().zip(nodes) {
             s.score = inputs.with(n, balanced_score);
         }

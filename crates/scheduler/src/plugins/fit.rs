@@ -3,7 +3,7 @@
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::resource_allocation::{default_resources, pod_request_list, with_score_inputs, ResourceSpec, ScoreInputs};
+use super::resource_allocation::{cycle_requests, default_resources, pod_request_list, with_score_inputs, ResourceSpec, ScoreInputs};
 use crate::framework::{
     Code, CycleState, FilterPlugin, NodeScore, Plugin, PreFilterPlugin, PreFilterResult, ScorePlugin, Status, MAX_NODE_SCORE,
 };
@@ -135,29 +135,15 @@ impl ScorePlugin for Fit {
     }
 
     fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
-        let computed;
-        let reqs = match state.read::<Vec<i64>>(PRE_SCORE_KEY) {
-            Some(r) => r,
-            None => {
-                computed = pod_request_list(pod, &self.resources, false);
-                &computed
-            }
-        };
-        Ok(with_score_inputs(node, &self.resources, reqs, false, |requested, allocatable| {
+        let reqs = cycle_requests(state, PRE_SCORE_KEY, pod, &self.resources, false);
+        Ok(with_score_inputs(node, &self.resources, &reqs, false, |requested, allocatable| {
             least_allocated_score(&self.resources, requested, allocatable)
         }))
     }
 
     fn score_nodes(&self, state: &CycleState, pod: &Pod, nodes: &[&NodeInfo], scores: &mut [NodeScore]) {
-        let computed;
-        let reqs = match state.read::<Vec<i64>>(PRE_SCORE_KEY) {
-            Some(r) => r,
-            None => {
-                computed = pod_request_list(pod, &self.resources, false);
-                &computed
-            }
-        };
-        let inputs = ScoreInputs::new(&self.resources, reqs, false);
+        let reqs = cycle_requests(state, PRE_SCORE_KEY, pod, &self.resources, false);
+        let inputs = ScoreInputs::new(&self.resources, &reqs, false);
         for (s, n) in scores.iter_mut().zip(nodes) {
             s.score = inputs.with(n, |requested, allocatable| least_allocated_score(&self.resources, requested, allocatable));
         }

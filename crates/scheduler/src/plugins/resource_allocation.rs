@@ -20,6 +20,21 @@ pub fn default_resources() -> Vec<ResourceSpec> {
 
 /// The pod's request of each scored resource; `use_requested == false` applies the
 /// 100m/200Mi defaults to containers without CPU/memory requests.
+/// The pod's requests as PreScore stored them in the cycle state under `key`, or
+/// computed now when PreScore did not run.
+pub fn cycle_requests<'a>(
+    state: &'a crate::framework::CycleState,
+    key: &'static str,
+    pod: &Pod,
+    resources: &[ResourceSpec],
+    use_requested: bool,
+) -> std::borrow::Cow<'a, [i64]> {
+    match state.read::<Vec<i64>>(key) {
+        Some(r) => std::borrow::Cow::Borrowed(r.as_slice()),
+        None => std::borrow::Cow::Owned(pod_request_list(pod, resources, use_requested)),
+    }
+}
+
 pub fn pod_request_list(pod: &Pod, resources: &[ResourceSpec], use_requested: bool) -> Vec<i64> {
     let defaults = if use_requested { Defaults::None } else { Defaults::NonZero };
     let r: Resource = pod_requests(pod, defaults);
