@@ -68,11 +68,6 @@ impl<K> Feed<K> {
         }
         out
     }
-
-    /// Waits for the next change (None once the informer is gone).
-    pub async fn next(&mut self) -> Option<Change<K>> {
-        self.rx.recv().await
-    }
 }
 
 /// Aborts a task when dropped.
