@@ -340,8 +340,11 @@ pub async fn run(endpoints_client: kube::Client, slices_client: kube::Client, c:
         // pods churn all the time.
         let selecting: HashSet<String> =
             services.iter().filter(|s| has_selector(s)).filter_map(|s| s["metadata"]["namespace"].as_str().map(str::to_string)).collect();
+        // Paced by what the pass cost, fixed now: measured inside the loop, the time spent
+        // waiting on unrelated pods would grow the pause until a new Service waited ~30 s.
+        let settle = crate::runtime::pace(started, Duration::from_millis(200));
         loop {
-            wait_any(&mut rxs, Duration::from_secs(30), crate::runtime::pace(started, Duration::from_millis(200))).await;
+            wait_any(&mut rxs, Duration::from_secs(30), settle).await;
             let pods_matter = pod_feed.drain().iter().any(|change| match change {
                 Change::Applied(p) | Change::Deleted(p) => selecting.contains(p.metadata.namespace.as_deref().unwrap_or("")),
                 Change::Relisted => true,
