@@ -29,6 +29,34 @@ fn rss_mib(pid: u32) -> f64 {
     kib / 1024.0
 }
 
+/// CPU seconds (user + system) a process has used so far, from /proc/PID/stat.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<f64> = rest.split_whitespace().skip(11).take(2).filter_map(|v| v.parse().ok()).collect();
+    f.iter().sum::<f64>() / 100.0
+}
+
+/// Per-process CPU use over a phase of the bench.
+struct CpuMeter {
+    procs: Vec<(&'static str, u32, f64)>,
+}
+
+impl CpuMeter {
+    fn start(procs: &[(&'static str, u32)]) -> CpuMeter {
+        CpuMeter { procs: procs.iter().map(|(n, p)| (*n, *p, cpu_secs(*p))).collect() }
+    }
+
+    /// Prints each process's CPU seconds since `start`, and the total per `per` items.
+    fn report(&self, per: usize, item: &str) {
+        let used: Vec<(&str, f64)> = self.procs.iter().map(|(n, p, at)| (*n, cpu_secs(*p) - at)).collect();
+        let total: f64 = used.iter().map(|u| u.1).sum();
+        let parts: Vec<String> = used.iter().map(|(n, s)| format!("{n} {s:.1}")).collect();
+        println!("  CPU seconds: {} = {total:.1} ({:.2} ms per {item})", parts.join(", "), total * 1000.0 / per.max(1) as f64);
+    }
+}
+
 struct Proc(Child);
 
 impl Drop for Proc {
@@ -166,17 +194,22 @@ fn main() {
         tokio::spawn(follow(clients[1].clone(), "/api/v1/pods?watch=1".into(), counts.clone(), false));
         tokio::time::sleep(Duration::from_millis(300)).await;
 
-        let _sim = spawn(&["sim", "--kubeconfig", &kc, "--nodes", &nodes.to_string()]);
+        let sim = spawn(&["sim", "--kubeconfig", &kc, "--nodes", &nodes.to_string()]);
+        let me = std::process::id();
         let t = wait_until("nodes Ready", Duration::from_secs(120), || counts.ready_nodes.load(Ordering::Relaxed) >= nodes).await;
         if let Some(t) = t {
             println!("simulation: {nodes} nodes Ready in {:.2} s (goal: under 10 s)", t.as_secs_f64());
         }
 
+        let cpu = CpuMeter::start(&[("server", server.pid()), ("sim", sim.0.id()), ("bench", me)]);
         let rate = create_pods(&clients, "sched", 0, sched_pods).await;
         println!("created {sched_pods} pods at {rate:.0} pods/s (scheduler not running)");
+        cpu.report(sched_pods, "created pod");
         let sched_start = Instant::now();
         let log = std::fs::File::create(std::env::temp_dir().join("rkube-bench-scheduler.log")).unwrap();
         let scheduler = Proc(Command::new(BIN).args(["scheduler", "--kubeconfig", &kc]).stdout(Stdio::null()).stderr(log).spawn().expect("rkube"));
+        let procs = [("server", server.pid()), ("scheduler", scheduler.0.id()), ("sim", sim.0.id()), ("bench", me)];
+        let cpu = CpuMeter::start(&procs);
         let t = wait_until("pods bound", Duration::from_secs(300), || counts.bound.load(Ordering::Relaxed) >= sched_pods).await;
         if t.is_some() {
             let secs = sched_start.elapsed().as_secs_f64();
@@ -184,6 +217,7 @@ fn main() {
                 "scheduler: {sched_pods} pods bound on {nodes} nodes in {secs:.2} s = {:.0} pods/s through the API (goal: 5,000; includes start-up and leader election)",
                 sched_pods as f64 / secs
             );
+            cpu.report(sched_pods, "bound pod");
         }
         let t = wait_until("pods Running", Duration::from_secs(300), || counts.running.load(Ordering::Relaxed) >= sched_pods).await;
         if let Some(t) = t {
@@ -192,6 +226,7 @@ fn main() {
 
         let before = counts.running.load(Ordering::Relaxed);
         let start = Instant::now();
+        let cpu = CpuMeter::start(&procs);
         let deployment = json!({
             "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "big"},
             "spec": {"replicas": run_pods, "selector": {"matchLabels": {"app": "big"}},
@@ -205,6 +240,7 @@ fn main() {
                 "simulation: Deployment of {run_pods} replicas Running in {:.2} s (goal: under 20 s; ReplicaSet, scheduler and sim through the API)",
                 start.elapsed().as_secs_f64()
             );
+            cpu.report(run_pods, "pod");
         }
 
         let more = total_pods - sched_pods - run_pods;

@@ -216,6 +216,11 @@ impl TestServer {
     }
 
     /// Resident memory of the server process in KiB.
+    /// The server process's pid (0 when it is not running).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
     pub fn rss_kib(&self) -> u64 {
         let pid = self.child.as_ref().map(|c| c.id()).unwrap_or(0);
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
