@@ -157,7 +157,8 @@ pub async fn run(client: kube::Client, nodes: Informer<Node>, leases: Informer<L
         let mut next_check = MONITOR_PERIOD;
         let mut tainted: HashMap<String, Vec<Taint>> = HashMap::new();
         let node_list = nodes.list();
-        seen.retain(|n, _| node_list.iter().any(|x| x.metadata.name.as_deref() == Some(n.as_str())));
+        let names: std::collections::HashSet<&str> = node_list.iter().filter_map(|n| n.metadata.name.as_deref()).collect();
+        seen.retain(|n, _| names.contains(n.as_str()));
         for node in node_list.iter() {
             let name = node.metadata.name.clone().unwrap_or_default();
             let lease = by_name.get(name.as_str()).copied();

@@ -142,6 +142,8 @@ pub struct NodeInfo {
     /// kept here so most nodes are decided without touching the `Node` itself.
     unschedulable: bool,
     tainted: bool,
+    /// The node's position in its snapshot's `nodes` (0 outside a snapshot).
+    pos: u32,
     pub pods: Vec<PodInfo>,
     pub allocatable: Resource,
     /// Sum of the pods' requests (missing requests count as zero).
@@ -170,6 +172,7 @@ impl NodeInfo {
             unschedulable: spec.and_then(|s| s.unschedulable).unwrap_or(false),
             tainted: spec.and_then(|s| s.taints.as_ref()).is_some_and(|t| !t.is_empty()),
             node,
+            pos: 0,
             pods: Vec::new(),
             allocatable,
             requested: Resource::default(),
@@ -182,6 +185,11 @@ impl NodeInfo {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The node's position in its snapshot's `nodes`.
+    pub fn pos(&self) -> u32 {
+        self.pos
     }
 
     /// `spec.unschedulable` (cordoned).
@@ -274,6 +282,10 @@ pub struct Snapshot {
     by_name: FastMap<Arc<str>, usize>,
     pod_labels: PodLabelIndex,
     by_controller: HashMap<String, Vec<PodRef>>,
+    /// Per controller (keyed `namespace/uid`): its pods that topology spreading counts
+    /// (not terminating) on each node, by node position. Kept as pods are added, so
+    /// spreading a big ReplicaSet's next pod does not walk all its pods again.
+    controller_spread: HashMap<String, Arc<FastMap<u32, u32>>>,
     pod_count: usize,
     /// Positions of nodes holding pods with affinity / required anti-affinity (upstream
     /// `HavePodsWithAffinityList` / `HavePodsWithRequiredAntiAffinityList`).
@@ -302,7 +314,8 @@ impl Snapshot {
     /// A snapshot of these nodes without pods; pods are added with [`Snapshot::assume`]
     /// or [`Snapshot::place`]. Nodes are shared, not copied.
     pub fn with_nodes(nodes: impl IntoIterator<Item = Arc<Node>>) -> Snapshot {
-        let mut snap = Snapshot { nodes: nodes.into_iter().map(NodeInfo::new).collect(), ..Default::default() };
+        let nodes = nodes.into_iter().enumerate().map(|(i, n)| NodeInfo { pos: i as u32, ..NodeInfo::new(n) }).collect();
+        let mut snap = Snapshot { nodes, ..Default::default() };
         snap.by_name = snap.nodes.iter().enumerate().map(|(i, n)| (n.shared_name().clone(), i)).collect();
         snap
     }
@@ -345,6 +358,10 @@ impl Snapshot {
         self.pod_labels.insert(added.pod.metadata.labels.iter().flatten(), at);
         if let Some(uid) = controller_uid(&added.pod) {
             self.by_controller.entry(uid.to_string()).or_default().push(at);
+            if added.pod.metadata.deletion_timestamp.is_none() {
+                let key = format!("{}/{uid}", added.pod.metadata.namespace.as_deref().unwrap_or(""));
+                *Arc::make_mut(self.controller_spread.entry(key).or_default()).entry(node as u32).or_default() += 1;
+            }
         }
         if added.affinity.is_some() && info.pods_with_affinity.len() == 1 {
             self.have_pods_with_affinity.push(node);
@@ -396,6 +413,12 @@ impl Snapshot {
                 }
             }
         }
+    }
+
+    /// How many pods of a controller in a namespace that spreading counts (not
+    /// terminating) each node holds, by node position.
+    pub fn controller_spread(&self, namespace: &str, uid: &str) -> Option<&Arc<FastMap<u32, u32>>> {
+        self.controller_spread.get(&format!("{namespace}/{uid}"))
     }
 
     /// Positions of nodes that hold pods with podAffinity or podAntiAffinity.

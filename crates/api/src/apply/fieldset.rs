@@ -132,6 +132,11 @@ impl Set {
         out
     }
 
+    /// Whether some path is a member of both.
+    pub fn intersects(&self, other: &Set) -> bool {
+        (self.member && other.member) || self.children.iter().any(|(el, c)| other.children.get(el).is_some_and(|o| c.intersects(o)))
+    }
+
     pub fn intersection(&self, other: &Set) -> Set {
         let mut out = Set { member: self.member && other.member, children: BTreeMap::new() };
         for (el, child) in &self.children {

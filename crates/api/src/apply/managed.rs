@@ -14,6 +14,19 @@ pub struct Entry {
     pub time: String,
     pub subresource: String,
     pub fields: Set,
+    /// `fields` as FieldsV1, while they are what was decoded: most writes leave most
+    /// entries alone, and encoding them again is a good part of a write's cost.
+    encoded: Encoded,
+}
+
+/// A cache that takes no part in comparisons.
+#[derive(Debug, Clone, Default)]
+struct Encoded(Option<Value>);
+
+impl PartialEq for Encoded {
+    fn eq(&self, _: &Encoded) -> bool {
+        true
+    }
 }
 
 impl Entry {
@@ -51,6 +64,7 @@ impl Managed {
                     time: s("time"),
                     subresource: s("subresource"),
                     fields: Set::from_fields_v1(&e["fieldsV1"]),
+                    encoded: Encoded(e.get("fieldsV1").filter(|f| f.is_object()).cloned()),
                 }
             })
             .collect();
@@ -68,7 +82,7 @@ impl Managed {
             .into_iter()
             .map(|e| {
                 let mut v = json!({"manager": e.manager, "operation": e.operation, "apiVersion": e.api_version, "time": e.time,
-                                   "fieldsType": "FieldsV1", "fieldsV1": e.fields.to_fields_v1()});
+                                   "fieldsType": "FieldsV1", "fieldsV1": e.encoded.0.clone().unwrap_or_else(|| e.fields.to_fields_v1())});
                 if !e.subresource.is_empty() {
                     v["subresource"] = json!(e.subresource);
                 }
@@ -88,6 +102,7 @@ impl Managed {
                 time: String::new(),
                 subresource: subresource.into(),
                 fields: Set::default(),
+                encoded: Encoded(None),
             });
             self.entries.len() - 1
         });
@@ -97,17 +112,24 @@ impl Managed {
     /// Records a non-apply write from `old` to `new`: the manager takes the fields it
     /// added or changed; removed fields leave every manager.
     pub fn update(&mut self, ctx: &Ctx, w: &Writer, old: &Value, new: &Value) {
-        let (before, after) = (owned_fields(ctx, old, w.subresource), owned_fields(ctx, new, w.subresource));
+        // Fields under a top-level or metadata field with the same value before and after
+        // are neither changed nor removed: only differing ones are walked.
+        let differs = |k: &str| old.get(k) != new.get(k);
+        let meta_differs = |k: &str| old["metadata"].get(k) != new["metadata"].get(k);
+        let before = owned_fields_where(ctx, old, w.subresource, &differs, &meta_differs);
+        let after = owned_fields_where(ctx, new, w.subresource, &differs, &meta_differs);
         let removed = before.difference(&after);
         let mut changed = after.difference(&before);
         changed.union_in_place(&typed::modified_leaves(old, new, &after.intersection(&before)));
         let taken = changed.union(&removed);
-        for e in self.entries.iter_mut() {
+        for e in self.entries.iter_mut().filter(|e| e.fields.intersects(&taken)) {
             e.fields = e.fields.difference(&taken);
+            e.encoded = Encoded(None);
         }
         if !changed.is_empty() {
             let e = self.entry_mut(w.manager, "Update", w.api_version, w.subresource);
             e.fields = e.fields.union(&changed);
+            e.encoded = Encoded(None);
             e.time = w.now.to_string();
         }
         self.entries.retain(|e| !e.fields.is_empty());
@@ -135,7 +157,10 @@ impl Managed {
             s
         });
         for e in self.entries.iter_mut().filter(|e| !e.same_owner(w.manager, "Apply", w.api_version, w.subresource)) {
-            e.fields = e.fields.difference(&conflicting);
+            if e.fields.intersects(&conflicting) {
+                e.fields = e.fields.difference(&conflicting);
+                e.encoded = Encoded(None);
+            }
         }
         let mut merged = match strip_for_apply(applied, w.subresource) {
             Some(stripped) => typed::merge(ctx, live, &stripped),
@@ -151,6 +176,7 @@ impl Managed {
         typed::remove(&mut merged, &stale);
         let e = self.entry_mut(w.manager, "Apply", w.api_version, w.subresource);
         e.fields = applied_set;
+        e.encoded = Encoded(None);
         e.api_version = w.api_version.to_string();
         e.time = w.now.to_string();
         self.entries.retain(|e| !e.fields.is_empty());
@@ -191,14 +217,23 @@ const UNOWNED_METADATA: &[&str] = &[
 ];
 
 fn owned_fields(ctx: &Ctx, obj: &Value, subresource: &str) -> Set {
+    owned_fields_where(ctx, obj, subresource, &|_| true, &|_| true)
+}
+
+/// The owned fields under the top-level fields `top` accepts and, in metadata, the
+/// fields `meta` accepts.
+fn owned_fields_where(ctx: &Ctx, obj: &Value, subresource: &str, top: &dyn Fn(&str) -> bool, meta: &dyn Fn(&str) -> bool) -> Set {
     let status_only = subresource == "status";
-    let keep_top = |k: &str| match k {
-        "apiVersion" | "kind" => false,
-        "status" => status_only,
-        "metadata" => !status_only,
-        _ => !status_only,
+    let keep_top = |k: &str| {
+        let owned = match k {
+            "apiVersion" | "kind" => false,
+            "status" => status_only,
+            "metadata" => !status_only,
+            _ => !status_only,
+        };
+        owned && top(k)
     };
-    let keep_meta = |k: &str| !UNOWNED_METADATA.contains(&k);
+    let keep_meta = |k: &str| !UNOWNED_METADATA.contains(&k) && meta(k);
     typed::field_set_filtered(ctx, obj, &keep_top, &keep_meta)
 }
 

@@ -43,6 +43,23 @@ pub fn partial_metadata(obj: &Value) -> Value {
     })
 }
 
+/// The PartialObjectMetadata of a cached object, spliced from its bytes: only the
+/// metadata is found, nothing is parsed into values (metadata watches follow every
+/// write of a big cluster). Same bytes as serializing [`partial_metadata`].
+pub fn partial_metadata_bytes(json: &[u8]) -> Vec<u8> {
+    #[derive(serde::Deserialize)]
+    struct Meta<'a> {
+        #[serde(borrow)]
+        metadata: Option<&'a serde_json::value::RawValue>,
+    }
+    let meta = serde_json::from_slice::<Meta>(json).ok().and_then(|m| m.metadata).map_or("{}", |m| m.get());
+    let mut out = Vec::with_capacity(meta.len() + 80);
+    out.extend_from_slice(br#"{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":"#);
+    out.extend_from_slice(meta.as_bytes());
+    out.push(b'}');
+    out
+}
+
 fn table_row(req: &Req, obj: &Value, now: chrono::DateTime<chrono::Utc>) -> Value {
     let served = served_value(req.def, obj);
     let cells = api::table::cells(req.def.group, req.def.kind, &served, now);
@@ -76,7 +93,7 @@ pub fn object_reply(req: &Req, code: u16, obj: &CachedObject) -> Reply {
     match req.output {
         Output::Json => bytes_reply(code, object_bytes(req.def, obj)),
         Output::Table => json_reply(code, &table(req, &[&obj.value()], json!({"resourceVersion": obj.rev.to_string()}), true)),
-        Output::PartialMetadata => json_reply(code, &partial_metadata(&obj.value())),
+        Output::PartialMetadata => bytes_reply(code, partial_metadata_bytes(&obj.json).into()),
     }
 }
 
@@ -141,4 +158,18 @@ fn list_json(def: &ResourceDef, page: &ListPage) -> Bytes {
     }
     buf.put_slice(b"]}");
     buf.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spliced_partial_metadata_is_the_serialized_one() {
+        let obj = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b\"c"}, "managedFields": [{"manager": "m"}]}, "spec": {"x": [1, 2]}});
+        let bytes = serde_json::to_vec(&obj).unwrap();
+        assert_eq!(partial_metadata_bytes(&bytes), serde_json::to_vec(&partial_metadata(&obj)).unwrap());
+        let bare = serde_json::to_vec(&json!({"kind": "X"})).unwrap();
+        assert_eq!(partial_metadata_bytes(&bare), serde_json::to_vec(&partial_metadata(&json!({"kind": "X"}))).unwrap());
+    }
 }

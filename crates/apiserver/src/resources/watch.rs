@@ -164,6 +164,7 @@ impl Watcher {
                 let obj = output::object_bytes(self.def, &ev.object);
                 frame(kind.as_str(), &obj)
             }
+            Output::PartialMetadata => frame(kind.as_str(), &output::partial_metadata_bytes(&ev.object.json)),
             _ => self.encode_value(kind, &ev.object.value()),
         };
         self.tx.send(line).await.is_ok()

@@ -2,6 +2,7 @@
 //! fewer matching pods in a node's domains scores higher.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
 
@@ -18,9 +19,11 @@ struct PreScoreState {
     /// Feasible nodes missing a required topology key; they score 0.
     ignored_nodes: HashSet<String>,
     /// Per constraint: matching pods per domain of the feasible nodes. Hostname
-    /// constraints count per node at Score instead, or, when the selector is a
-    /// controller (whose pods are a short indexed list), here per node name.
+    /// constraints count per node at Score instead.
     counts: Vec<FastMap<String, i64>>,
+    /// Per constraint: for a hostname constraint over a controller's pods, the
+    /// snapshot's count of them per node position (shared, not copied).
+    per_host: Vec<Option<Arc<FastMap<u32, u32>>>>,
     /// Per constraint: `ln(domains + 2)`, so that counts in topologies with many small
     /// domains are not watered down by topologies with few big ones.
     weights: Vec<f64>,
@@ -80,21 +83,31 @@ impl PodTopologySpread {
             })
             .collect();
         let ns = pod.metadata.namespace.as_deref().unwrap_or("");
+        let empty = Arc::new(FastMap::default());
+        let mut per_host = vec![None; constraints.len()];
         for (i, c) in constraints.iter().enumerate() {
             let domain_counts = &mut counts[i];
-            if c.topology_key == LABEL_HOSTNAME && !matches!(c.selector, SpreadSelector::Controller(_)) {
-                continue;
-            }
-            // Matching pods per node index first: the checks and the name or label
-            // lookups below then run once per node, not once per matching pod.
-            let mut per_node = vec![0i64; snapshot.nodes.len()];
-            c.selector.for_each_counted(snapshot, ns, |n| per_node[n] += 1);
-            for (n, count) in per_node.into_iter().enumerate().filter(|(_, k)| *k > 0) {
-                let node = &snapshot.nodes[n];
-                if c.topology_key == LABEL_HOSTNAME {
-                    *domain_counts.entry(node.name().to_string()).or_default() += count;
-                    continue;
+            // Matching pods per node position first: the checks and the label lookups
+            // below then run once per node, not once per matching pod. A controller's
+            // counts are kept by the snapshot.
+            let per_node: Vec<(usize, i64)> = match &c.selector {
+                SpreadSelector::Controller(uid) => {
+                    let spread = snapshot.controller_spread(ns, uid).unwrap_or(&empty);
+                    if c.topology_key == LABEL_HOSTNAME {
+                        per_host[i] = Some(spread.clone());
+                        continue;
+                    }
+                    spread.iter().map(|(n, k)| (*n as usize, i64::from(*k))).collect()
                 }
+                SpreadSelector::Labels(_) if c.topology_key == LABEL_HOSTNAME => continue,
+                SpreadSelector::Labels(_) => {
+                    let mut per_node = vec![0i64; snapshot.nodes.len()];
+                    c.selector.for_each_counted(snapshot, ns, |n| per_node[n] += 1);
+                    per_node.into_iter().enumerate().filter(|(_, k)| *k > 0).collect()
+                }
+            };
+            for (n, count) in per_node {
+                let node = &snapshot.nodes[n];
                 if (require_all && !node_has_all_keys(node, &constraints)) || !c.node_included(pod, node) {
                     continue;
                 }
@@ -104,7 +117,7 @@ impl PodTopologySpread {
                 }
             }
         }
-        state.write(PRE_SCORE_KEY, PreScoreState { constraints, ignored_nodes, counts, weights });
+        state.write(PRE_SCORE_KEY, PreScoreState { constraints, ignored_nodes, counts, per_host, weights });
         Status::success()
     }
 }
@@ -126,9 +139,9 @@ pub(super) fn score(state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i6
     for (i, c) in s.constraints.iter().enumerate() {
         let Some(value) = node.label(&c.topology_key) else { continue };
         let count = if c.topology_key == LABEL_HOSTNAME {
-            match c.selector {
-                SpreadSelector::Controller(_) => s.counts[i].get(node.name()).copied().unwrap_or(0),
-                SpreadSelector::Labels(_) => c.selector.count_on_node(node, ns),
+            match &s.per_host[i] {
+                Some(spread) => spread.get(&node.pos()).copied().map_or(0, i64::from),
+                None => c.selector.count_on_node(node, ns),
             }
         } else {
             s.counts[i].get(value).copied().unwrap_or(0)

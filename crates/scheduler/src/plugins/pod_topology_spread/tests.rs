@@ -216,6 +216,21 @@ fn system_defaults_spread_by_controller() {
 }
 
 #[test]
+fn default_spreading_counts_live_siblings_in_the_same_namespace() {
+    let nodes = vec![zoned("a", "z1"), zoned("b", "z1"), zoned("c", "z2")];
+    let pods = vec![
+        pod("s1").owner("rs1").on_node("a").build(),
+        pod("s2").owner("rs1").on_node("a").build(),
+        pod("gone").owner("rs1").on_node("c").terminating().build(),
+        pod("elsewhere").owner("rs1").namespace("other").on_node("c").build(),
+    ];
+    let snap = Snapshot::new(nodes, pods);
+    // Two siblings on a (zone z1), none counted on c: c scores highest, a lowest.
+    let scores = score_all(&PodTopologySpread::default(), &pod("p").owner("rs1").build(), &snap).unwrap();
+    assert!(scores[2] > scores[1] && scores[1] > scores[0], "{scores:?}");
+}
+
+#[test]
 fn replicas_of_a_deployment_land_on_different_nodes() {
     let mut snap = Snapshot::new(vec![node("a").build(), node("b").build(), node("c").build()], vec![]);
     let replicas: Vec<Pod> = (0..3).map(|i| pod(&format!("web-{i}")).label("app", "web").owner("rs-web").build()).collect();
