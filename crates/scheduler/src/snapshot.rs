@@ -11,6 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use crate::affinity_terms::PodAffinityTerms;
 use crate::index::{FastMap, PodLabelIndex, PodRef, TopologyCache, TopologyDomains};
 use crate::labels::{NamespaceLabels, Selector};
+use crate::plugins::pod_topology_spread::LABEL_TOPOLOGY_ZONE;
 use crate::resource::{pod_requests, Defaults, Resource};
 
 /// A host port in use on a node (`hostIP` defaults to 0.0.0.0, protocol to TCP).
@@ -270,6 +271,14 @@ pub fn is_terminal(pod: &Pod) -> bool {
     matches!(pod.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Succeeded") | Some("Failed"))
 }
 
+/// A controller's pods that topology spreading counts (not terminating), per node
+/// position and per zone (the zone label's value, "" for nodes without one).
+#[derive(Debug, Clone, Default)]
+pub struct ControllerSpread {
+    pub per_node: FastMap<u32, u32>,
+    pub per_zone: FastMap<String, u32>,
+}
+
 /// All nodes, in a stable order, with their assigned pods and indexes over them.
 ///
 /// `nodes` is public for reading; pods must be added through [`Snapshot::assume`] so
@@ -285,7 +294,7 @@ pub struct Snapshot {
     /// Per controller (keyed `namespace/uid`): its pods that topology spreading counts
     /// (not terminating) on each node, by node position. Kept as pods are added, so
     /// spreading a big ReplicaSet's next pod does not walk all its pods again.
-    controller_spread: HashMap<String, Arc<FastMap<u32, u32>>>,
+    controller_spread: HashMap<String, Arc<ControllerSpread>>,
     pod_count: usize,
     /// Positions of nodes holding pods with affinity / required anti-affinity (upstream
     /// `HavePodsWithAffinityList` / `HavePodsWithRequiredAntiAffinityList`).
@@ -360,7 +369,15 @@ impl Snapshot {
             self.by_controller.entry(uid.to_string()).or_default().push(at);
             if added.pod.metadata.deletion_timestamp.is_none() {
                 let key = format!("{}/{uid}", added.pod.metadata.namespace.as_deref().unwrap_or(""));
-                *Arc::make_mut(self.controller_spread.entry(key).or_default()).entry(node as u32).or_default() += 1;
+                let zone = info.label(LABEL_TOPOLOGY_ZONE).unwrap_or("");
+                let spread = Arc::make_mut(self.controller_spread.entry(key).or_default());
+                *spread.per_node.entry(node as u32).or_default() += 1;
+                match spread.per_zone.get_mut(zone) {
+                    Some(k) => *k += 1,
+                    None => {
+                        spread.per_zone.insert(zone.to_string(), 1);
+                    }
+                }
             }
         }
         if added.affinity.is_some() && info.pods_with_affinity.len() == 1 {
@@ -417,7 +434,7 @@ impl Snapshot {
 
     /// How many pods of a controller in a namespace that spreading counts (not
     /// terminating) each node holds, by node position.
-    pub fn controller_spread(&self, namespace: &str, uid: &str) -> Option<&Arc<FastMap<u32, u32>>> {
+    pub fn controller_spread(&self, namespace: &str, uid: &str) -> Option<&Arc<ControllerSpread>> {
         self.controller_spread.get(&format!("{namespace}/{uid}"))
     }
 

@@ -25,7 +25,7 @@ impl Plugin for NodeAffinity {
     }
 }
 
-fn required_terms(pod: &Pod) -> Option<&Vec<NodeSelectorTerm>> {
+pub(crate) fn required_terms(pod: &Pod) -> Option<&Vec<NodeSelectorTerm>> {
     let na = pod.spec.as_ref()?.affinity.as_ref()?.node_affinity.as_ref()?;
     na.required_during_scheduling_ignored_during_execution.as_ref().map(|r| &r.node_selector_terms)
 }

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::{node_has_all_keys, Constraint, PodTopologySpread, SpreadSelector, LABEL_HOSTNAME, SCHEDULE_ANYWAY};
+use super::{node_has_all_keys, Constraint, PodTopologySpread, SpreadSelector, LABEL_HOSTNAME, LABEL_TOPOLOGY_ZONE, SCHEDULE_ANYWAY};
 use crate::framework::{Code, CycleState, NodeScore, Status, MAX_NODE_SCORE};
 use crate::index::FastMap;
-use crate::snapshot::{NodeInfo, Snapshot};
+use crate::plugins::node_affinity::required_terms;
+use crate::snapshot::{ControllerSpread, NodeInfo, Snapshot};
 
 const PRE_SCORE_KEY: &str = "PreScorePodTopologySpread";
 
@@ -23,7 +24,7 @@ struct PreScoreState {
     counts: Vec<FastMap<String, i64>>,
     /// Per constraint: for a hostname constraint over a controller's pods, the
     /// snapshot's count of them per node position (shared, not copied).
-    per_host: Vec<Option<Arc<FastMap<u32, u32>>>>,
+    per_host: Vec<Option<Arc<ControllerSpread>>>,
     /// Per constraint: `ln(domains + 2)`, so that counts in topologies with many small
     /// domains are not watered down by topologies with few big ones.
     weights: Vec<f64>,
@@ -83,7 +84,7 @@ impl PodTopologySpread {
             })
             .collect();
         let ns = pod.metadata.namespace.as_deref().unwrap_or("");
-        let empty = Arc::new(FastMap::default());
+        let empty = Arc::new(ControllerSpread::default());
         let mut per_host = vec![None; constraints.len()];
         for (i, c) in constraints.iter().enumerate() {
             let domain_counts = &mut counts[i];
@@ -97,7 +98,16 @@ impl PodTopologySpread {
                         per_host[i] = Some(spread.clone());
                         continue;
                     }
-                    spread.iter().map(|(n, k)| (*n as usize, i64::from(*k))).collect()
+                    // Every node is a domain member: the snapshot's zone counts are the answer.
+                    if c.topology_key == LABEL_TOPOLOGY_ZONE && !require_all && !c.honor_node_taints && selects_every_node(pod) {
+                        for (zone, k) in &spread.per_zone {
+                            if let Some(d) = domain_counts.get_mut(zone.as_str()) {
+                                *d += i64::from(*k);
+                            }
+                        }
+                        continue;
+                    }
+                    spread.per_node.iter().map(|(n, k)| (*n as usize, i64::from(*k))).collect()
                 }
                 SpreadSelector::Labels(_) if c.topology_key == LABEL_HOSTNAME => continue,
                 SpreadSelector::Labels(_) => {
@@ -122,6 +132,13 @@ impl PodTopologySpread {
     }
 }
 
+/// The pod has no nodeSelector and no required node affinity: node affinity excludes
+/// no node from its domains.
+fn selects_every_node(pod: &Pod) -> bool {
+    let spec = pod.spec.as_ref();
+    spec.and_then(|s| s.node_selector.as_ref()).is_none_or(|s| s.is_empty()) && required_terms(pod).is_none()
+}
+
 fn read(state: &CycleState) -> Result<&PreScoreState, Status> {
     state
         .read::<PreScoreState>(PRE_SCORE_KEY)
@@ -140,7 +157,7 @@ pub(super) fn score(state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i6
         let Some(value) = node.label(&c.topology_key) else { continue };
         let count = if c.topology_key == LABEL_HOSTNAME {
             match &s.per_host[i] {
-                Some(spread) => spread.get(&node.pos()).copied().map_or(0, i64::from),
+                Some(spread) => spread.per_node.get(&node.pos()).copied().map_or(0, i64::from),
                 None => c.selector.count_on_node(node, ns),
             }
         } else {
