@@ -53,7 +53,7 @@ pub fn problems(group: &str, version: &str, kind: &str, raw: &[u8], obj: &Value)
     };
     let node = parse_raw(raw).unwrap_or_else(|| Node::from_value(obj, false));
     let mut strict = Strict::new("");
-    strict.walk(s, &node, Shape::Struct(root, true), &mut Vec::new());
+    strict.walk(s, &node, Shape::Struct(root, true), &mut String::new());
     strict.errs
 }
 
@@ -66,7 +66,7 @@ pub fn yaml_problems(group: &str, version: &str, kind: &str, obj: &Value) -> Vec
         return Vec::new();
     };
     let mut strict = Strict::new("");
-    strict.walk(s, &Node::from_value(obj, true), Shape::Struct(root, true), &mut Vec::new());
+    strict.walk(s, &Node::from_value(obj, true), Shape::Struct(root, true), &mut String::new());
     strict.errs
 }
 
@@ -75,7 +75,7 @@ pub fn yaml_problems(group: &str, version: &str, kind: &str, obj: &Value) -> Vec
 pub fn duplicate_fields(raw: &[u8]) -> Vec<String> {
     let Some(node) = parse_raw(raw) else { return Vec::new() };
     let mut strict = Strict::new("");
-    strict.walk(schemas(), &node, Shape::Untyped, &mut Vec::new());
+    strict.walk(schemas(), &node, Shape::Untyped, &mut String::new());
     strict.errs
 }
 
@@ -128,12 +128,12 @@ pub fn patch_problems(group: &str, version: &str, kind: &str, patch_type: PatchT
     let mut out = match (patch_type, parse_raw(patch)) {
         (PatchType::Json, Some(node @ Node::Array(_))) => {
             let mut strict = Strict::new("json patch ");
-            strict.walk(s, &node, Shape::JsonPatchOps, &mut Vec::new());
+            strict.walk(s, &node, Shape::JsonPatchOps, &mut String::new());
             strict.errs
         }
         (PatchType::Merge | PatchType::StrategicMerge, Some(node @ Node::Object(_))) => {
             let mut strict = Strict::new("");
-            strict.walk(s, &node, Shape::Untyped, &mut Vec::new());
+            strict.walk(s, &node, Shape::Untyped, &mut String::new());
             strict.errs
         }
         _ => Vec::new(),
@@ -155,12 +155,12 @@ pub fn patch_problems(group: &str, version: &str, kind: &str, patch_type: PatchT
                 _ => None,
             };
             let mut strict = Strict::new("");
-            strict.walk(s, &Node::from_value(merge_body.as_ref().unwrap_or(patched), true), Shape::Struct(root, true), &mut Vec::new());
+            strict.walk(s, &Node::from_value(merge_body.as_ref().unwrap_or(patched), true), Shape::Struct(root, true), &mut String::new());
             out.extend(strict.errs);
         }
         PatchType::StrategicMerge => {
             let mut unknown = Vec::new();
-            converter_walk(s, patched, Shape::Struct(root, true), &mut Vec::new(), &mut unknown);
+            converter_walk(s, patched, Shape::Struct(root, true), &mut String::new(), &mut unknown);
             unknown.sort();
             out.extend(unknown);
         }

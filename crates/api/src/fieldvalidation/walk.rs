@@ -17,11 +17,11 @@ impl Strict {
     }
 
     /// `saveStrictError`: capped, deduplicated.
-    pub(super) fn save(&mut self, what: &str, stack: &[String], key: &str) {
+    pub(super) fn save(&mut self, what: &str, stack: &str, key: &str) {
         if self.count >= MAX_STRICT_ERRORS {
             return;
         }
-        let path = if stack.is_empty() { key.to_string() } else { format!("{}.{key}", stack.concat()) };
+        let path = if stack.is_empty() { key.to_string() } else { format!("{stack}.{key}") };
         let msg = format!("{what} field {}", go_quote(&path));
         if self.seen.insert(msg.clone()) {
             self.count += 1;
@@ -29,7 +29,7 @@ impl Strict {
         }
     }
 
-    pub(super) fn walk<'a>(&mut self, s: &'a Schemas, node: &Node, shape: Shape<'a>, stack: &mut Vec<String>) {
+    pub(super) fn walk<'a>(&mut self, s: &'a Schemas, node: &Node, shape: Shape<'a>, stack: &mut String) {
         match (shape, node) {
             (Shape::Struct(..) | Shape::JsonPatchOp, Node::Object(entries)) => {
                 let mut seen: HashSet<&str> = HashSet::new();
@@ -82,19 +82,20 @@ impl Strict {
 }
 
 /// `appendStrictFieldStackKey`; returns the depth to truncate back to.
-pub(super) fn push_key(stack: &mut Vec<String>, key: &str) -> usize {
+pub(super) fn push_key(stack: &mut String, key: &str) -> usize {
     let depth = stack.len();
     if !stack.is_empty() {
-        stack.push(".".into());
+        stack.push('.');
     }
-    stack.push(key.to_string());
+    stack.push_str(key);
     depth
 }
 
 /// `appendStrictFieldStackIndex`.
-pub(super) fn push_index(stack: &mut Vec<String>, i: usize) -> usize {
+pub(super) fn push_index(stack: &mut String, i: usize) -> usize {
+    use std::fmt::Write;
     let depth = stack.len();
-    stack.push(format!("[{i}]"));
+    let _ = write!(stack, "[{i}]");
     depth
 }
 
@@ -102,7 +103,7 @@ pub(super) fn push_index(stack: &mut Vec<String>, i: usize) -> usize {
 // runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation (strategic merge
 // patches): unknown fields only, map keys not part of paths, no quoting of paths.
 
-pub(super) fn converter_walk<'a>(s: &'a Schemas, v: &Value, shape: Shape<'a>, stack: &mut Vec<String>, out: &mut Vec<String>) {
+pub(super) fn converter_walk<'a>(s: &'a Schemas, v: &Value, shape: Shape<'a>, stack: &mut String, out: &mut Vec<String>) {
     match (shape, v) {
         (Shape::Struct(..), Value::Object(m)) => {
             for (key, value) in m {
@@ -116,7 +117,7 @@ pub(super) fn converter_walk<'a>(s: &'a Schemas, v: &Value, shape: Shape<'a>, st
                     }
                     None => {
                         let depth = push_key(stack, key);
-                        out.push(format!("unknown field \"{}\"", stack.concat()));
+                        out.push(format!("unknown field \"{stack}\""));
                         stack.truncate(depth);
                     }
                 }
