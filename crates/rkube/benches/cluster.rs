@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -78,50 +78,100 @@ struct Counts {
     running: AtomicUsize,
 }
 
-/// Follows `path` (a watch) and keeps `counts` current; `kind` is "nodes" or "pods".
-async fn follow(client: Client, path: String, counts: Arc<Counts>, nodes: bool) {
-    let state: Mutex<HashMap<String, (bool, bool)>> = Mutex::default();
-    let resp = client.send("GET", &path, None).await;
-    let mut body = resp.into_body().into_data_stream();
-    let mut buf: Vec<u8> = Vec::new();
-    while let Some(Ok(chunk)) = body.next().await {
-        buf.extend_from_slice(&chunk);
-        while let Some(end) = buf.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=end).collect();
-            let Ok(ev) = serde_json::from_slice::<Value>(&line) else { continue };
-            let obj = &ev["object"];
-            let uid = obj["metadata"]["uid"].as_str().unwrap_or("").to_string();
-            let (a, b) = if nodes {
-                let ready = obj["status"]["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
-                (ready, false)
-            } else {
-                (obj["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty()), obj["status"]["phase"] == "Running")
-            };
-            let gone = ev["type"] == "DELETED";
-            let mut st = state.lock().unwrap();
-            let before = st.get(&uid).copied().unwrap_or((false, false));
-            let after = if gone { (false, false) } else { (a, b) };
-            if gone {
-                st.remove(&uid);
-            } else {
-                st.insert(uid, after);
+/// Follows the nodes or pods under `base` (a collection path) and keeps `counts`
+/// current. A watch the server closes (one that lagged behind) is resumed from the last
+/// resourceVersion seen; one too old to resume (410) starts again from a list.
+async fn follow(client: Client, base: String, counts: Arc<Counts>, nodes: bool) {
+    let mut state: HashMap<String, (bool, bool)> = HashMap::new();
+    let mut rv: Option<String> = None;
+    loop {
+        let rv_now = match rv.clone() {
+            Some(rv) => rv,
+            None => {
+                let (code, body) = client.request("GET", &base, None).await;
+                if code != 200 {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+                let list: Value = serde_json::from_slice(&body).unwrap_or_default();
+                let mut fresh = HashMap::new();
+                for obj in list["items"].as_array().into_iter().flatten() {
+                    fresh.insert(obj["metadata"]["uid"].as_str().unwrap_or("").to_string(), flags(obj, nodes));
+                }
+                let old: Vec<String> = state.keys().filter(|k| !fresh.contains_key(*k)).cloned().collect();
+                for uid in old {
+                    track(&mut state, &counts, nodes, uid, None);
+                }
+                for (uid, f) in fresh {
+                    track(&mut state, &counts, nodes, uid, Some(f));
+                }
+                list["metadata"]["resourceVersion"].as_str().unwrap_or("0").to_string()
             }
-            let bump = |c: &AtomicUsize, was: bool, is: bool| match (was, is) {
-                (false, true) => {
-                    c.fetch_add(1, Ordering::Relaxed);
+        };
+        rv = Some(rv_now.clone());
+        let resp = client.send("GET", &format!("{base}?watch=1&allowWatchBookmarks=true&resourceVersion={rv_now}"), None).await;
+        let mut body = resp.into_body().into_data_stream();
+        let mut buf: Vec<u8> = Vec::new();
+        while let Some(Ok(chunk)) = body.next().await {
+            buf.extend_from_slice(&chunk);
+            while let Some(end) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=end).collect();
+                let Ok(ev) = serde_json::from_slice::<Value>(&line) else { continue };
+                let obj = &ev["object"];
+                if ev["type"] == "ERROR" {
+                    rv = None;
+                    continue;
                 }
-                (true, false) => {
-                    c.fetch_sub(1, Ordering::Relaxed);
+                if let Some(v) = obj["metadata"]["resourceVersion"].as_str() {
+                    rv = Some(v.to_string());
                 }
-                _ => {}
-            };
-            if nodes {
-                bump(&counts.ready_nodes, before.0, after.0);
-            } else {
-                bump(&counts.bound, before.0, after.0);
-                bump(&counts.running, before.1, after.1);
+                if ev["type"] == "BOOKMARK" {
+                    continue;
+                }
+                let uid = obj["metadata"]["uid"].as_str().unwrap_or("").to_string();
+                let f = (ev["type"] != "DELETED").then(|| flags(obj, nodes));
+                track(&mut state, &counts, nodes, uid, f);
             }
         }
+    }
+}
+
+/// (Ready, -) for a node; (bound, Running) for a pod.
+fn flags(obj: &Value, nodes: bool) -> (bool, bool) {
+    if nodes {
+        let ready = obj["status"]["conditions"].as_array().is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"));
+        (ready, false)
+    } else {
+        (obj["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty()), obj["status"]["phase"] == "Running")
+    }
+}
+
+/// Records an object's new flags (None: gone) and moves the counts by the difference.
+fn track(state: &mut HashMap<String, (bool, bool)>, counts: &Counts, nodes: bool, uid: String, now: Option<(bool, bool)>) {
+    let before = state.get(&uid).copied().unwrap_or((false, false));
+    let after = now.unwrap_or((false, false));
+    match now {
+        Some(f) => {
+            state.insert(uid, f);
+        }
+        None => {
+            state.remove(&uid);
+        }
+    }
+    let bump = |c: &AtomicUsize, was: bool, is: bool| match (was, is) {
+        (false, true) => {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        (true, false) => {
+            c.fetch_sub(1, Ordering::Relaxed);
+        }
+        _ => {}
+    };
+    if nodes {
+        bump(&counts.ready_nodes, before.0, after.0);
+    } else {
+        bump(&counts.bound, before.0, after.0);
+        bump(&counts.running, before.1, after.1);
     }
 }
 
@@ -190,8 +240,8 @@ fn main() {
             clients.push(server.client().await);
         }
         let counts = Arc::new(Counts::default());
-        tokio::spawn(follow(clients[0].clone(), "/api/v1/nodes?watch=1".into(), counts.clone(), true));
-        tokio::spawn(follow(clients[1].clone(), "/api/v1/pods?watch=1".into(), counts.clone(), false));
+        tokio::spawn(follow(clients[0].clone(), "/api/v1/nodes".into(), counts.clone(), true));
+        tokio::spawn(follow(clients[1].clone(), "/api/v1/pods".into(), counts.clone(), false));
         tokio::time::sleep(Duration::from_millis(300)).await;
 
         let sim = spawn(&["sim", "--kubeconfig", &kc, "--nodes", &nodes.to_string()]);
