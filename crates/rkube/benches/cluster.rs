@@ -12,8 +12,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use testkit::{Client, TestServer};
 
@@ -109,29 +107,22 @@ async fn follow(client: Client, base: String, counts: Arc<Counts>, nodes: bool) 
             }
         };
         rv = Some(rv_now.clone());
-        let resp = client.send("GET", &format!("{base}?watch=1&allowWatchBookmarks=true&resourceVersion={rv_now}"), None).await;
-        let mut body = resp.into_body().into_data_stream();
-        let mut buf: Vec<u8> = Vec::new();
-        while let Some(Ok(chunk)) = body.next().await {
-            buf.extend_from_slice(&chunk);
-            while let Some(end) = buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=end).collect();
-                let Ok(ev) = serde_json::from_slice::<Value>(&line) else { continue };
-                let obj = &ev["object"];
-                if ev["type"] == "ERROR" {
-                    rv = None;
-                    continue;
-                }
-                if let Some(v) = obj["metadata"]["resourceVersion"].as_str() {
-                    rv = Some(v.to_string());
-                }
-                if ev["type"] == "BOOKMARK" {
-                    continue;
-                }
-                let uid = obj["metadata"]["uid"].as_str().unwrap_or("").to_string();
-                let f = (ev["type"] != "DELETED").then(|| flags(obj, nodes));
-                track(&mut state, &counts, nodes, uid, f);
+        let mut events = client.watch(&format!("{base}?watch=1&allowWatchBookmarks=true&resourceVersion={rv_now}")).await;
+        while let Some(ev) = events.recv().await {
+            let obj = &ev["object"];
+            if ev["type"] == "ERROR" {
+                rv = None;
+                continue;
             }
+            if let Some(v) = obj["metadata"]["resourceVersion"].as_str() {
+                rv = Some(v.to_string());
+            }
+            if ev["type"] == "BOOKMARK" {
+                continue;
+            }
+            let uid = obj["metadata"]["uid"].as_str().unwrap_or("").to_string();
+            let f = (ev["type"] != "DELETED").then(|| flags(obj, nodes));
+            track(&mut state, &counts, nodes, uid, f);
         }
     }
 }

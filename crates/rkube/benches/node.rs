@@ -11,8 +11,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use testkit::images::{busybox_archive, ArchiveFormat};
 use testkit::{Client, TestServer};
@@ -71,18 +69,11 @@ impl Drop for Agent {
 
 /// Watches pods and records when each first reported Running.
 async fn watch_running(client: Client, running: Arc<Mutex<HashMap<String, Instant>>>) {
-    let resp = client.send("GET", "/api/v1/namespaces/default/pods?watch=1", None).await;
-    let mut body = resp.into_body().into_data_stream();
-    let mut buf: Vec<u8> = Vec::new();
-    while let Some(Ok(chunk)) = body.next().await {
-        buf.extend_from_slice(&chunk);
-        while let Some(end) = buf.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=end).collect();
-            let Ok(ev) = serde_json::from_slice::<Value>(&line) else { continue };
-            if ev["object"]["status"]["phase"] == "Running" {
-                let name = ev["object"]["metadata"]["name"].as_str().unwrap_or("").to_string();
-                running.lock().unwrap().entry(name).or_insert_with(Instant::now);
-            }
+    let mut events = client.watch("/api/v1/namespaces/default/pods?watch=1").await;
+    while let Some(ev) = events.recv().await {
+        if ev["object"]["status"]["phase"] == "Running" {
+            let name = ev["object"]["metadata"]["name"].as_str().unwrap_or("").to_string();
+            running.lock().unwrap().entry(name).or_insert_with(Instant::now);
         }
     }
 }

@@ -91,6 +91,28 @@ impl Client {
 }
 
 impl Client {
+    /// Opens a watch: its events arrive on the receiver, one parsed line each, until the
+    /// server ends the stream (then the receiver yields None).
+    pub async fn watch(&self, path: &str) -> tokio::sync::mpsc::UnboundedReceiver<serde_json::Value> {
+        let mut body = self.send("GET", path, None).await.into_body();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut buf: Vec<u8> = Vec::new();
+            while let Some(Ok(frame)) = body.frame().await {
+                let Ok(chunk) = frame.into_data() else { continue };
+                buf.extend_from_slice(&chunk);
+                while let Some(end) = buf.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = buf.drain(..=end).collect();
+                    let Ok(ev) = serde_json::from_slice(&line) else { continue };
+                    if tx.send(ev).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        rx
+    }
+
     /// GET with an explicit Accept header; returns the body.
     pub async fn inner_get(&self, path: &str, accept: &str) -> Bytes {
         let req = http::Request::builder()
