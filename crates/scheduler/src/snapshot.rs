@@ -290,7 +290,6 @@ pub struct Snapshot {
     pub namespace_labels: NamespaceLabels,
     by_name: FastMap<Arc<str>, usize>,
     pod_labels: PodLabelIndex,
-    by_controller: HashMap<String, Vec<PodRef>>,
     /// Per controller (keyed `namespace/uid`): its pods that topology spreading counts
     /// (not terminating) on each node, by node position. Kept as pods are added, so
     /// spreading a big ReplicaSet's next pod does not walk all its pods again.
@@ -366,7 +365,6 @@ impl Snapshot {
         let added = &info.pods[at.pod as usize];
         self.pod_labels.insert(added.pod.metadata.labels.iter().flatten(), at);
         if let Some(uid) = controller_uid(&added.pod) {
-            self.by_controller.entry(uid.to_string()).or_default().push(at);
             if added.pod.metadata.deletion_timestamp.is_none() {
                 let key = format!("{}/{uid}", added.pod.metadata.namespace.as_deref().unwrap_or(""));
                 let zone = info.label(LABEL_TOPOLOGY_ZONE).unwrap_or("");
@@ -416,17 +414,6 @@ impl Snapshot {
             None => {
                 for (node, info) in self.nodes.iter().enumerate() {
                     info.pods.iter().for_each(|p| visit(node, p));
-                }
-            }
-        }
-    }
-
-    /// Calls `f(node position, pod)` for every pod controlled by the owner with this uid.
-    pub fn for_each_pod_of_controller<'a>(&'a self, uid: &str, mut f: impl FnMut(usize, &'a PodInfo)) {
-        for at in self.by_controller.get(uid).into_iter().flatten() {
-            if let Some((node, p)) = self.resolve(*at) {
-                if controller_uid(&p.pod) == Some(uid) {
-                    f(node, p);
                 }
             }
         }

@@ -132,9 +132,9 @@ impl PodTopologySpread {
         }
         for (i, c) in constraints.iter().enumerate() {
             let dc = &mut counts[i];
-            c.selector.for_each_counted(snapshot, ns, |n| {
+            c.selector.for_each_counted(snapshot, ns, |n, k| {
                 if let Some(d) = dc.domains.of_node(n).filter(|_| included(n, i)) {
-                    dc.counts[d] += 1;
+                    dc.counts[d] += k;
                 }
             });
             dc.eligible_num = dc.eligible.iter().filter(|e| **e).count();

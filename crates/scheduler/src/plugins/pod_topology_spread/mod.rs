@@ -92,16 +92,21 @@ impl SpreadSelector {
             && self.matches(&p.pod)
     }
 
-    /// Calls `f(node position)` for every counted pod in the snapshot.
-    fn for_each_counted(&self, snapshot: &Snapshot, ns: &str, mut f: impl FnMut(usize)) {
-        let mut visit = |n: usize, p: &PodInfo| {
-            if self.counts(p, ns) {
-                f(n)
-            }
-        };
+    /// Calls `f(node position, count)` for the counted pods in the snapshot: once per
+    /// pod for a label selector, once per node for a controller (whose counts the
+    /// snapshot keeps).
+    fn for_each_counted(&self, snapshot: &Snapshot, ns: &str, mut f: impl FnMut(usize, i64)) {
         match self {
-            SpreadSelector::Labels(sel) => snapshot.for_each_pod_matching(sel, &mut visit),
-            SpreadSelector::Controller(uid) => snapshot.for_each_pod_of_controller(uid, &mut visit),
+            SpreadSelector::Labels(sel) => snapshot.for_each_pod_matching(sel, |n, p| {
+                if self.counts(p, ns) {
+                    f(n, 1)
+                }
+            }),
+            SpreadSelector::Controller(uid) => {
+                for (n, k) in snapshot.controller_spread(ns, uid).into_iter().flat_map(|s| s.per_node.iter()) {
+                    f(*n as usize, i64::from(*k));
+                }
+            }
         }
     }
 

@@ -88,10 +88,7 @@ impl PodTopologySpread {
         let mut per_host = vec![None; constraints.len()];
         for (i, c) in constraints.iter().enumerate() {
             let domain_counts = &mut counts[i];
-            // Matching pods per node position first: the checks and the label lookups
-            // below then run once per node, not once per matching pod. A controller's
-            // counts are kept by the snapshot.
-            let per_node: Vec<(usize, i64)> = match &c.selector {
+            match &c.selector {
                 SpreadSelector::Controller(uid) => {
                     let spread = snapshot.controller_spread(ns, uid).unwrap_or(&empty);
                     if c.topology_key == LABEL_HOSTNAME {
@@ -107,15 +104,15 @@ impl PodTopologySpread {
                         }
                         continue;
                     }
-                    spread.per_node.iter().map(|(n, k)| (*n as usize, i64::from(*k))).collect()
                 }
                 SpreadSelector::Labels(_) if c.topology_key == LABEL_HOSTNAME => continue,
-                SpreadSelector::Labels(_) => {
-                    let mut per_node = vec![0i64; snapshot.nodes.len()];
-                    c.selector.for_each_counted(snapshot, ns, |n| per_node[n] += 1);
-                    per_node.into_iter().enumerate().filter(|(_, k)| *k > 0).collect()
-                }
-            };
+                SpreadSelector::Labels(_) => {}
+            }
+            // Matching pods per node position first: the checks and the label lookups
+            // below then run once per node, not once per matching pod.
+            let mut per_node = vec![0i64; snapshot.nodes.len()];
+            c.selector.for_each_counted(snapshot, ns, |n, k| per_node[n] += k);
+            let per_node = per_node.into_iter().enumerate().filter(|(_, k)| *k > 0);
             for (n, count) in per_node {
                 let node = &snapshot.nodes[n];
                 if (require_all && !node_has_all_keys(node, &constraints)) || !c.node_included(pod, node) {
