@@ -275,7 +275,9 @@ fn reviews_are_answered_not_stored_and_bindings_assign_pods() {
 
 #[test]
 fn eviction_honours_pod_disruption_budgets() {
-    let s = TestServer::start_with(BIN, &["--disable-scheduler"]);
+    // The test plays the disruption controller (it writes the budget's status itself):
+    // the real one would race it for the same status.
+    let s = TestServer::start_with(BIN, &["--disable-scheduler", "--disable-controller-manager"]);
     rt().block_on(async {
         let c = s.client().await;
         for name in ["a", "b", "free"] {
